@@ -1,0 +1,5 @@
+import sys
+
+from refinedweb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""The extraction step: HTML in ``doc.text`` → main text, with the RefinedWeb formatting.
+
+A per-document time limit (SIGALRM in the worker's main thread) makes a pathological page cost one document, not
+the run: it is dropped as ``extract_timeout``. The compromise: the timer interrupts Python code at once and native
+code when it returns to Python, so pages larger than ``max_html_bytes`` are skipped before parsing as
+``html_too_large``, which bounds the native part.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import signal
+import threading
+from contextlib import contextmanager
+
+from refinedweb.data.extract.base import ENGINES, Extracted, get_engine
+from refinedweb.data.step import PerDocumentStep, StepConfig
+from refinedweb.document import Document
+from refinedweb.errors import ConfigError, InputError
+from refinedweb.registry import register
+
+__all__ = ["Extract", "Extracted", "ENGINES", "get_engine", "format_refinedweb"]
+
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def format_refinedweb(text: str, remove_urls: bool = False) -> str:
+    """RefinedWeb's formatting after extraction: at most two consecutive newlines, optionally no URLs."""
+    if remove_urls:
+        text = _URL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+class ExtractTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Raise ExtractTimeout after ``seconds`` (main thread only; elsewhere no limit is applied)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ExtractTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclasses.dataclass
+class ExtractConfig(StepConfig):
+    engine: str = "resiliparse"
+    """resiliparse, trafilatura, or any name in refinedweb.data.extract.base.ENGINES."""
+    timeout_seconds: float | None = 2.0
+    """Per-document time limit; None disables it."""
+    max_html_bytes: int = 5_000_000
+    """Pages larger than this are skipped as html_too_large."""
+    remove_urls: bool = False
+    """RefinedWeb removes URLs from the extracted text."""
+    min_chars: int = 1
+    """Documents with less extracted text than this are dropped as empty."""
+
+    def validate(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"extract.engine={self.engine!r}; use one of {', '.join(sorted(ENGINES))}")
+        self.check_range("timeout_seconds", 0.001)
+        self.check_range("max_html_bytes", 1)
+
+
+@register("extract")
+class Extract(PerDocumentStep):
+    Config = ExtractConfig
+
+    def setup(self) -> None:
+        self._engine = get_engine(self.config.engine)
+
+    def apply(self, doc: Document) -> str | None:
+        html = doc.text
+        if len(html) > self.config.max_html_bytes:
+            return "html_too_large"
+        try:
+            with time_limit(self.config.timeout_seconds):
+                result: Extracted = self._engine(html, doc.url)
+        except ExtractTimeout:
+            return "extract_timeout"
+        except InputError as exc:
+            return exc.reason
+        except (ValueError, TypeError, RecursionError, UnicodeError, AssertionError, LookupError):
+            # An engine that cannot parse a page costs that page only.
+            return "extract_error"
+        text = format_refinedweb(result.text, self.config.remove_urls)
+        if len(text) < max(1, self.config.min_chars):
+            return "empty"
+        doc.text = text
+        hints = {k: v for k, v in (("title", result.title), ("html_lang", result.lang)) if v}
+        if hints:
+            doc.metadata["extract"] = hints
+        return None

@@ -1,0 +1,98 @@
+"""The pipeline configuration (what a preset or ``--config`` file holds) and building steps from it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from refinedweb.config import Config, apply_overrides, load_yaml
+from refinedweb.data.step import PipelineStep
+from refinedweb.errors import ConfigError
+from refinedweb.registry import step_class
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
+PRESETS = ("refinedweb", "fineweb", "roots", "c4", "gopher")
+
+
+@dataclasses.dataclass
+class ReaderConfig(Config):
+    format: str = "auto"
+    """auto (by file suffix), warc, jsonl or parquet."""
+    text_key: str = "text"
+    """JSONL/Parquet: the field that holds the text."""
+    id_key: str = "id"
+    """JSONL/Parquet: the field that holds an existing id; kept as it is."""
+    url_key: str = "url"
+    """JSONL/Parquet: the field that holds the URL."""
+    max_record_bytes: int = 10_000_000
+    """WARC: payloads larger than this are skipped as ``too_large``."""
+    unit_bytes: int = 256 * 1024 * 1024
+    """JSONL: files larger than this are split into byte-range work units of about this size."""
+
+    def validate(self) -> None:
+        if self.format not in ("auto", "warc", "jsonl", "parquet"):
+            raise ConfigError(f"reader.format={self.format!r}; use one of auto, warc, jsonl, parquet")
+        self.check_range("max_record_bytes", 1)
+        self.check_range("unit_bytes", 1024)
+
+
+@dataclasses.dataclass
+class WriterConfig(Config):
+    format: str = "jsonl.zst"
+    """jsonl.zst, jsonl.gz, jsonl or parquet."""
+    compression_level: int = 3
+
+    def validate(self) -> None:
+        if self.format not in ("jsonl.zst", "jsonl.gz", "jsonl", "parquet"):
+            raise ConfigError(f"writer.format={self.format!r}; use one of jsonl.zst, jsonl.gz, jsonl, parquet")
+
+
+@dataclasses.dataclass
+class PipelineConfig(Config):
+    name: str = "custom"
+    version: int = 1
+    reader: ReaderConfig = dataclasses.field(default_factory=ReaderConfig)
+    steps: list[dict] = dataclasses.field(default_factory=list)
+    """Per-document steps in order; each a mapping with ``step`` (registry name), optional ``name`` and options."""
+    dedup: list[dict] = dataclasses.field(default_factory=list)
+    """Corpus-level dedup stages run after the per-document steps (see refinedweb.data.dedup)."""
+    writer: WriterConfig = dataclasses.field(default_factory=WriterConfig)
+
+    def validate(self) -> None:
+        seen: set[str] = set()
+        for i, spec in enumerate(self.steps + self.dedup):
+            if not isinstance(spec, dict) or "step" not in spec:
+                raise ConfigError(f"steps[{i}] must be a mapping with a 'step' key naming a registered step")
+            name = spec.get("name") or spec["step"]
+            if name in seen:
+                raise ConfigError(f"two steps are named {name!r}; give one a distinct 'name:'")
+            seen.add(name)
+
+    def build_steps(self) -> list[PipelineStep]:
+        return [build_step(spec) for spec in self.steps]
+
+
+def build_step(spec: dict[str, Any]) -> PipelineStep:
+    options = {k: v for k, v in spec.items() if k not in ("step", "name")}
+    cls = step_class(spec["step"])
+    return cls.from_dict(options, name=spec.get("name") or spec["step"])
+
+
+def preset_path(name: str) -> Path:
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return path
+
+
+def load_pipeline(preset: str | None, config_file: str | None, overrides: list[str]) -> PipelineConfig:
+    """Resolve ``--preset`` or ``--config`` plus ``--set`` overrides into a validated config with built steps."""
+    if preset and config_file:
+        raise ConfigError("give either --preset or --config, not both")
+    data = load_yaml(config_file) if config_file else load_yaml(preset_path(preset or "refinedweb"))
+    config = PipelineConfig.from_dict(apply_overrides(data, overrides))
+    config.build_steps()  # validates every step's options before any work starts
+    for spec in config.dedup:
+        build_step(spec)
+    return config
