@@ -69,6 +69,10 @@ class RefineTask:
         return self.documents_dir / f"{unit.id}{suffix(self.config.writer)}"
 
     def run(self, unit: WorkUnit) -> list[dict[str, Any]]:
+        for folder in (self.documents_dir, self.rejects_dir):
+            if folder is not None and folder.exists():
+                for stale in folder.glob(f".{unit.id}.*.tmp-*"):  # left by a killed attempt
+                    stale.unlink(missing_ok=True)
         read_stats = StepStats("read")
         for step in self.steps:
             step.stats = StepStats(step.name)

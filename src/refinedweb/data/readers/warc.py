@@ -97,7 +97,11 @@ def _to_document(record, path: str, name: str, config: ReaderConfig) -> Document
     content_type = (record.http_content_type or "").lower()
     if content_type and content_type not in HTML_TYPES:
         raise InputError("non_html")
-    body = decode_content(record.reader.read(), record.http_headers.get("Content-Encoding"))
+    raw = record.reader.read()
+    chunked = "chunked" in (record.http_headers.get("Transfer-Encoding") or "").lower()
+    if not chunked and len(raw) < record.content_length:
+        raise InputError("truncated_record")  # the file ends inside this record
+    body = decode_content(raw, record.http_headers.get("Content-Encoding"))
     if not body.strip():
         raise InputError("empty_payload")
     text, charset = decode_html(body, record.http_charset)
