@@ -4,9 +4,10 @@ that ``refinedweb tokenize`` and ``transformers.AutoTokenizer.from_pretrained`` 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from refinedweb.errors import ConfigError
+from refinedweb.errors import ConfigError, FatalError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +45,11 @@ def _train(args: argparse.Namespace) -> int:
         "special": {"bos": args.bos_token or None, "eos": args.eos_token, "pad": args.pad_token or None,
                     "unk": args.unk_token or None},
     })
-    record = train_on_documents(args.inputs, config, Path(args.output))
+    try:
+        record = train_on_documents(args.inputs, config, Path(args.output))
+    except FatalError as exc:  # an unreadable input file: nothing to train on
+        print(f"refinedweb: failed: {exc}", file=sys.stderr)
+        return 1
     print(f"trained a {record['vocab_size']}-token byte-level BPE tokenizer on {record['documents']} documents"
           f" -> {Path(args.output) / 'tokenizer.json'}")
     return 0

@@ -103,10 +103,13 @@ def test_cli_train_then_import(tmp_path, documents_path):
     assert load_tokenizer(copy).eos_token == "<|endoftext|>"
 
 
-def test_cli_train_errors_exit_2(tmp_path, capsys):
-    assert main(["tokenizer", "train", str(tmp_path / "missing.jsonl"), "--vocab-size", "400", "--output",
+def test_cli_train_errors(tmp_path, capsys):
+    assert main(["tokenizer", "train", str(tmp_path / "*.jsonl"), "--vocab-size", "400", "--output",
                  str(tmp_path / "o")]) == 2
     assert "matches no file" in capsys.readouterr().err
+    assert main(["tokenizer", "train", str(tmp_path / "missing.jsonl"), "--vocab-size", "400", "--output",
+                 str(tmp_path / "o")]) == 1
+    assert "cannot open input file" in capsys.readouterr().err
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert main(["tokenizer", "train", str(empty), "--vocab-size", "400", "--output", str(tmp_path / "o")]) == 2

@@ -13,6 +13,7 @@ Layout of the output folder (see docs/shards.md)::
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from refinedweb.data.tokenize.files import load_tokenizer, save_tokenizer
 from refinedweb.data.tokenize.shards import token_dtype
 from refinedweb.data.tokenize.summary import summarize
 from refinedweb.data.tokenize.task import SPLITS, TokenizeConfig, TokenizeTask
-from refinedweb.io import atomic_write_text, expand_inputs
+from refinedweb.errors import ConfigError
+from refinedweb.io import atomic_write_text, expand_inputs, is_url
 from refinedweb.stats import merge_step_lists
 
 OUR_OUTPUTS = (*SPLITS, "tokenizer")
@@ -46,6 +48,9 @@ def tokenize_corpus(
     ``ConfigError`` before any work. Units that fail are listed under ``units.failed``; the others finish.
     """
     files = expand_inputs(inputs)
+    missing = [f for f in files if not is_url(f) and not os.path.exists(f)]
+    if missing:
+        raise ConfigError(f"input file {missing[0]} does not exist; check the path")
     loaded = load_tokenizer(config.tokenizer, config.eos_token)  # fail early, in the parent, on a bad tokenizer
     output = Path(output)
     fingerprint = {"config": config.to_dict(), "inputs": files, "tokenizer_sha256": loaded.sha256}

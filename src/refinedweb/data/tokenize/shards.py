@@ -90,7 +90,12 @@ class Shard:
 
 def list_shards(folder: str | Path) -> list[Path]:
     """The stems of the complete shards (those with a sidecar) in ``folder``, sorted by name."""
-    return [p.with_suffix("") for p in sorted(Path(folder).glob("*.json"))]
+    return [p.with_name(p.name[: -len(".json")]) for p in sorted(Path(folder).glob("*.json"))]
+
+
+def shard_file(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix``. Not ``Path.with_suffix``: stems hold dots (``00000-part.jsonl-00000``)."""
+    return stem.with_name(stem.name + suffix)
 
 
 def open_shard(stem: str | Path) -> Shard:
@@ -98,15 +103,15 @@ def open_shard(stem: str | Path) -> Shard:
     sidecar. A missing or truncated file is a ``ConfigError`` that says to re-run tokenization."""
     stem = Path(stem)
     if stem.suffix in (".json", ".bin", ".idx"):
-        stem = stem.with_suffix("")
-    sidecar = stem.with_suffix(".json")
+        stem = stem.with_name(stem.stem)
+    sidecar = shard_file(stem, ".json")
     try:
         meta = ShardMeta.from_dict(json.loads(sidecar.read_text(encoding="utf-8")), str(sidecar))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read shard sidecar {sidecar}: {exc}") from None
     dtype = _DTYPES[meta.dtype]
-    tokens = _map(stem.with_suffix(".bin"), dtype, meta.num_tokens)
-    ends = _map(stem.with_suffix(".idx"), np.dtype("<u8"), meta.num_documents)
+    tokens = _map(shard_file(stem, ".bin"), dtype, meta.num_tokens)
+    ends = _map(shard_file(stem, ".idx"), np.dtype("<u8"), meta.num_documents)
     if meta.num_documents and int(ends[-1]) != meta.num_tokens:
         raise ConfigError(f"shard {stem}: the last document ends at {int(ends[-1])}, not at {meta.num_tokens}")
     return Shard(stem=stem, meta=meta, tokens=tokens, ends=ends)
@@ -177,7 +182,7 @@ class ShardWriter:
 
     def _write(self, tokens: np.ndarray, local_ends: np.ndarray) -> None:
         if self._handle is None:
-            self._bin = atomic_write(self._stem().with_suffix(".bin"))
+            self._bin = atomic_write(shard_file(self._stem(), ".bin"))
             self._handle = self._bin.__enter__()
         self._handle.write(tokens.tobytes())
         self._ends.append(local_ends + self._tokens)
@@ -188,10 +193,10 @@ class ShardWriter:
         self._bin.__exit__(None, None, None)
         self._bin = self._handle = None
         ends = np.concatenate(self._ends).astype("<u8")
-        with atomic_write(stem.with_suffix(".idx")) as handle:
+        with atomic_write(shard_file(stem, ".idx")) as handle:
             handle.write(ends.tobytes())
         meta = dataclasses.replace(self.template, num_tokens=self._tokens, num_documents=len(ends))
-        atomic_write_text(stem.with_suffix(".json"), json.dumps(meta.to_dict(), indent=2) + "\n")
+        atomic_write_text(shard_file(stem, ".json"), json.dumps(meta.to_dict(), indent=2) + "\n")
         self.written.append(meta)
         self._ends, self._tokens = [], 0
 

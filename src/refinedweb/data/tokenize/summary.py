@@ -15,14 +15,17 @@ from refinedweb.data.tokenize.shards import list_shards, open_shard
 
 
 def length_histogram(lengths: np.ndarray) -> list[dict[str, int]]:
-    """Counts of ``lengths`` in power-of-two bins ``[0, 1)``, ``[1, 2)``, ``[2, 4)``, ``[4, 8)``, ... up to the
-    first bin that holds the longest; each bin is ``{"min": lo, "max": hi (exclusive), "count": n}``."""
+    """Counts of ``lengths`` in power-of-two bins ``[0, 1)``, ``[1, 2)``, ``[2, 4)``, ``[4, 8)``, ..., from the
+    first bin that holds a document to the one that holds the longest; each bin is ``{"min": lo, "max": hi
+    (exclusive), "count": n}``."""
     if len(lengths) == 0:
         return []
     top = max(1, int(lengths.max()).bit_length())
     edges = np.concatenate([[0], 2 ** np.arange(top + 1, dtype=np.int64)])
     counts, _ = np.histogram(lengths, bins=edges)
-    return [{"min": int(lo), "max": int(hi), "count": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    first = int(np.flatnonzero(counts)[0])
+    bins = zip(edges[first:-1], edges[first + 1 :], counts[first:])
+    return [{"min": int(lo), "max": int(hi), "count": int(n)} for lo, hi, n in bins]
 
 
 def split_summary(folder: Path) -> dict[str, Any]:

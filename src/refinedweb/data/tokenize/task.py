@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ class TokenizeTask:
         loaded = self.loaded
         assert loaded is not None, "setup() was not called"
         read_stats, stats = StepStats("read"), StepStats("tokenize")
+        started = time.perf_counter()
         template = ShardMeta(
             dtype=token_dtype(loaded.vocab_size),
             num_tokens=0,
@@ -111,6 +113,8 @@ class TokenizeTask:
             for writer in writers.values():
                 writer.abort()
             raise
+        # Reading is interleaved with tokenizing; the time of both is reported under "tokenize".
+        stats.seconds = time.perf_counter() - started
         return [read_stats.to_dict(), stats.to_dict()]
 
     def _encode(self, batch: list[tuple[str, str]], writers: dict[str, ShardWriter], stats: StepStats) -> None:
