@@ -60,7 +60,8 @@ def tokenize_corpus(
     save_tokenizer(loaded.json_text, loaded.roles, output / "tokenizer")
 
     units = plan_units(files, config.reader)
-    result = run_units(units, TokenizeTask(config, output), output / ".state" / "tokenize", workers, executor, progress)
+    task = TokenizeTask(config, output, loaded)
+    result = run_units(units, task, output / ".state" / "tokenize", workers, executor, progress)
     failures = [{"input": o.unit.path, "unit": o.unit.id, "error": o.error} for o in result.failures]
     # A unit that yielded no document (an empty file, or only records without text) is not an error, but it is
     # listed so that it is never silent.

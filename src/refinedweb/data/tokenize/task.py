@@ -56,10 +56,11 @@ def is_validation(doc_id: str, fraction: float) -> bool:
 class TokenizeTask:
     """Picklable; the tokenizer is loaded in ``setup`` in each worker."""
 
-    def __init__(self, config: TokenizeConfig, output: str | Path):
+    def __init__(self, config: TokenizeConfig, output: str | Path, loaded: LoadedTokenizer | None = None):
         self.config = config
         self.output = Path(output)
-        self.loaded: LoadedTokenizer | None = None
+        # The parent's already-loaded tokenizer, used when the units run in-process (it is not pickled).
+        self.loaded = loaded
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "loaded": None}
@@ -68,7 +69,8 @@ class TokenizeTask:
         # One thread per worker: parallelism comes from the worker processes (and the Rust thread pool would not
         # survive a fork anyway).
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
-        self.loaded = load_tokenizer(self.config.tokenizer, self.config.eos_token)
+        if self.loaded is None:
+            self.loaded = load_tokenizer(self.config.tokenizer, self.config.eos_token)
         # Text that happens to spell a special token (e.g. "<|endoftext|>") is encoded as ordinary text, so a
         # document can never inject an EOS of its own.
         self.loaded.tokenizer.encode_special_tokens = True
