@@ -13,6 +13,7 @@ from refinedweb.data.tokenize.files import load_tokenizer, save_tokenizer
 from refinedweb.data.tokenize.loader import ShardLoader
 from refinedweb.data.tokenize.shards import list_shards, open_shard
 from refinedweb.data.tokenize.task import is_validation
+from refinedweb.errors import ConfigError
 
 
 @pytest.fixture
@@ -70,6 +71,8 @@ def test_shards_decode_to_the_documents_joined_by_eos(inputs, tokenizer_dir, rec
     assert stats["dtype"] == "uint16"
     batch = next(ShardLoader(out / "train", batch_size=2, seq_len=64))
     assert batch.shape == (2, 65)
+    with pytest.raises(ConfigError, match="tokenize output folder"):
+        ShardLoader(out, batch_size=2, seq_len=64)
 
 
 def test_output_is_deterministic_across_runs_and_worker_counts(inputs, tokenizer_dir, tmp_path):
@@ -154,3 +157,22 @@ def test_large_vocabularies_write_uint32_shards(tokenizer_dir, records, tmp_path
     assert shard.meta.dtype == "uint32" and shard.tokens.dtype == np.dtype("<u4")
     assert int(shard.tokens[-2]) == tok.token_to_id("<extra_64999>") > 65_535
     assert tok.decode(shard.document(0).tolist()) == records[0]["text"] + " <extra_64999>"
+
+
+def test_parquet_and_zstd_inputs_give_the_same_documents(tokenizer_dir, records, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    parquet = tmp_path / "docs.parquet"
+    pq.write_table(pa.Table.from_pylist([{k: r[k] for k in ("id", "url", "text")} for r in records]), parquet)
+    zst = tmp_path / "docs.jsonl.zst"
+    zst.write_bytes(zstandard.ZstdCompressor().compress(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")))
+    decoded = {}
+    tok = load_tokenizer(tokenizer_dir).tokenizer
+    for source in (parquet, zst):
+        out = tmp_path / source.name.replace(".", "_")
+        assert _tokenize([source], tokenizer_dir, out) == 0
+        decoded[source.name] = [tok.decode(d.tolist()) for d in _documents(out / "train")]
+    assert decoded["docs.parquet"] == decoded["docs.jsonl.zst"] == [r["text"] for r in records]

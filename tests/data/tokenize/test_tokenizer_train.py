@@ -116,3 +116,21 @@ def test_cli_train_errors(tmp_path, capsys):
     assert "no document with text" in capsys.readouterr().err
     assert main(["tokenizer", "import", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_load_a_gpt2_style_folder_without_tokenizer_json(tokenizer_dir, records, tmp_path):
+    """vocab.json + merges.txt + tokenizer_config.json (the GPT-2 layout): transformers builds the fast tokenizer."""
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer
+
+    ours = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    folder = tmp_path / "gpt2-style"
+    folder.mkdir()
+    ours.model.save(str(folder))
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "GPT2Tokenizer", "eos_token": "<|endoftext|>", "add_prefix_space": False}))
+    loaded = load_tokenizer(folder)
+    assert loaded.eos_id == 1
+    for record in records:
+        assert (loaded.tokenizer.encode(record["text"], add_special_tokens=False).ids
+                == ours.encode(record["text"], add_special_tokens=False).ids)

@@ -43,6 +43,8 @@ class ShardLoader:
         self.path = Path(path)
         self.batch_size, self.seq_len = batch_size, seq_len
         self.rank, self.world_size, self.seed = rank, world_size, seed
+        if (self.path / "train").is_dir() and not any(self.path.glob("*.bin")):
+            raise ConfigError(f"{self.path} is a tokenize output folder; pass {self.path / 'train'} or {self.path / 'val'}")
         stems = list_shards(self.path) if self.path.is_dir() else []
         if not stems:
             raise ConfigError(f"no token shards (*.json sidecars) in {self.path}; run `refinedweb tokenize` first")
