@@ -92,8 +92,10 @@ class TokenizeTask:
         for split in SPLITS:
             folder = self.output / split
             folder.mkdir(parents=True, exist_ok=True)
-            for stale in folder.glob(f"{unit.id}-*"):  # left by a killed attempt of this unit
-                stale.unlink()
+            # Shards and temporary files (".NAME.tmp-PID") a killed attempt of this unit left.
+            for pattern in (f"{unit.id}-?????.*", f".{unit.id}-?????.*"):
+                for stale in folder.glob(pattern):
+                    stale.unlink()
             writers[split] = ShardWriter(folder, unit.id, template, self.config.shard_tokens)
         try:
             batch: list[tuple[str, str]] = []
