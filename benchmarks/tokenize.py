@@ -17,8 +17,9 @@ One core (the process pinned to CPU 0, ``RAYON_NUM_THREADS=1``):
   noise on real input files (hundreds of MB) but not on a benchmark-sized one, hence one file here.
 
 Times are CPU seconds of the process (and wall seconds, shown too): the machine this was written on is shared with
-other jobs, and CPU time is what one core gives. The three are interleaved repeat by repeat and the best of
-``--repeats`` is kept.
+other jobs, and CPU time is what one core gives (it still inflates when a job runs on the sibling hyperthread). The
+three are interleaved repeat by repeat, in alternating order; the table keeps the best of ``--repeats``, and the
+ratios are given both from those bests and as the median of the per-repeat (side by side) ratios.
 
 Scaling: ours on the corpus split into ``--files`` files, 1 and 2 worker processes, unpinned, wall time (the best
 of ``--repeats``). Throughput is MB of UTF-8 text per second. Usage::
@@ -190,14 +191,14 @@ def main() -> None:
                 if with_ids:
                     [e.ids for e in encodings]
 
-        # The three one-core measurements are interleaved, repeat by repeat, so that load from other jobs on the
-        # machine falls on all of them alike; the best of the repeats is kept.
+        # The three one-core measurements are interleaved, repeat by repeat, in an order that alternates, so that
+        # load from other jobs on the machine falls on all of them alike.
         os.sched_setaffinity(0, {min(all_cores)})
         one_core: dict[str, list[tuple[float, float]]] = {"anchor": [], "anchor_ids": [], "ours": []}
-        for _ in range(args.repeats):
-            one_core["anchor"].append(timed(lambda: anchor(False)))
-            one_core["anchor_ids"].append(timed(lambda: anchor(True)))
-            one_core["ours"].append(timed(lambda: ours(1, one_file)))
+        jobs = {"anchor": lambda: anchor(False), "anchor_ids": lambda: anchor(True), "ours": lambda: ours(1, one_file)}
+        for repeat in range(args.repeats):
+            for name in sorted(jobs, reverse=bool(repeat % 2)):
+                one_core[name].append(timed(jobs[name]))
         os.sched_setaffinity(0, all_cores)
         scaling: dict[int, list[float]] = {1: [], 2: []}
         for _ in range(args.repeats):
@@ -220,7 +221,14 @@ def main() -> None:
         cpu_text = f"{cpu:7.2f}" if cpu is not None else f"{'-':>7}"
         print(f"{name:60} {wall:7.2f} {cpu_text} {mb / seconds:6.2f} {tokens / seconds / 1e6:7.3f}")
     print("(MB/s and Mtok/s: per CPU second where a CPU time is given, else per wall second)")
+    def paired(anchor_name: str) -> float:
+        """The median over repeats of anchor CPU / ours CPU measured side by side in one repeat."""
+        pairs = sorted(a[1] / o[1] for a, o in zip(one_core[anchor_name], one_core["ours"]))
+        return pairs[len(pairs) // 2]
+
     ratios = {
+        "ours_vs_encode_batch_1core_cpu_paired_median": paired("anchor"),
+        "ours_vs_encode_batch_ids_1core_cpu_paired_median": paired("anchor_ids"),
         "ours_vs_encode_batch_1core_cpu": best["anchor"][1] / best["ours"][1],
         "ours_vs_encode_batch_ids_1core_cpu": best["anchor_ids"][1] / best["ours"][1],
         "ours_vs_encode_batch_1core_wall": best["anchor"][0] / best["ours"][0],

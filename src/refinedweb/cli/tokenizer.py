@@ -20,9 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--min-frequency", type=int, default=2, help="merge only pairs seen this often (default 2)")
     train.add_argument("--max-documents", type=int, default=None, help="train on the first N documents only")
     for role, default in (("bos", "<|bos|>"), ("eos", "<|endoftext|>"), ("pad", "<|pad|>"), ("unk", "<|unk|>")):
-        train.add_argument(f"--{role}-token", default=default,
-                           help=f"the {role.upper()} special token (default {default}; '' disables it"
-                           + (", except EOS" if role == "eos" else "") + ")")
+        rule = "ends every document in shards" if role == "eos" else "'' disables it"
+        train.add_argument(f"--{role}-token", default=default, help=f"{role.upper()} token (default {default}; {rule})")
     imp = actions.add_parser("import", help="copy a tokenizer.json or a local Hugging Face tokenizer folder")
     imp.add_argument("source", help="a tokenizer.json file or a local Hugging Face tokenizer folder")
     imp.add_argument("--output", "-o", required=True, help="destination folder")
