@@ -141,3 +141,17 @@ def test_quality_on_real_documents(real_docs, run_step):
     # Chinese pages fail the English rules (mean word length 1 < 3); full news articles pass.
     assert not any(i.startswith("magic-zh") for i in kept_ids)
     assert {"aeb-0", "aeb-1"} <= kept_ids
+
+
+def test_punctuation_tokens_option_counts_punctuation_in_the_ratios():
+    text = PROSE + " 1, 2, 3, 4, 5; 6, 7, 8, 9, 10." * 2
+    words_only = Document("w", text)
+    list(GopherQualityFilter()(iter([words_only])))
+    with_punct = Document("p", text)
+    list(GopherQualityFilter.from_dict({"punctuation_tokens": True})(iter([with_punct])))
+    words = words_only.metadata["gopher_quality"]
+    tokens = with_punct.metadata["gopher_quality"]
+    # 83 prose words + 20 numbers; 9 punctuation marks in the prose and 10 per number list.
+    assert words["n_words"] == tokens["n_words"] == 103
+    assert words["alpha_words_ratio"] == round(83 / 103, 4)
+    assert tokens["alpha_words_ratio"] == round(83 / 132, 4)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from refinedweb.data.step import Filter, FilterConfig
-from refinedweb.data.text import split_lines, split_paragraphs, split_words
+from refinedweb.data.text import split_lines, split_paragraphs, split_tokens, split_words
 from refinedweb.document import Document
 from refinedweb.registry import register
 
@@ -202,6 +202,10 @@ class GopherQualityConfig(FilterConfig):
     """Fewest words containing at least one alphabetic character."""
     min_stop_words: int | None = 2
     """Fewest distinct stop words present (case-sensitive, as in datatrove)."""
+    punctuation_tokens: bool = False
+    """Count punctuation marks as words in the denominators of the hash, ellipsis and alphabetic-word ratios, as
+    datatrove's tokenizers (spaCy, NLTK) do; FineWeb was filtered that way. Off: ratios over words, as Gopher words
+    them. On, a news article with 10% punctuation tokens is already near the 0.8 alphabetic-word limit."""
     stop_words: list[str] = dataclasses.field(
         default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"]
     )
@@ -233,8 +237,8 @@ class GopherQualityFilter(Filter):
     - fewer than 80% of words with an alphabetic character (``gopher_quality_alpha_words``);
     - fewer than 2 of the stop words the, be, to, of, and, that, have, with (``gopher_quality_stop_words``).
 
-    Words exclude punctuation (datatrove counts punctuation tokens in the ratios; Gopher says "words"), so the
-    ratios here are over words only. The stop-word list is English, like the rule: use it on English text.
+    Words exclude punctuation, so by default the ratios are over words, as Gopher states them; datatrove (and so
+    FineWeb) counts punctuation tokens too, which ``punctuation_tokens: true`` reproduces. The stop-word list is English, like the rule: use it on English text.
     """
 
     Config = GopherQualityConfig
@@ -248,10 +252,10 @@ class GopherQualityFilter(Filter):
         words = split_words(text)
         n_words = len(words)
         lines = text.splitlines() or [""]
-        denominator = max(n_words, 1)
+        denominator = max(len(split_tokens(text)) if self.config.punctuation_tokens else n_words, 1)
         return {
             "n_words": n_words,
-            "mean_word_length": sum(map(len, words)) / denominator,
+            "mean_word_length": sum(map(len, words)) / max(n_words, 1),
             "hash_ratio": text.count("#") / denominator,
             "ellipsis_ratio": (text.count("...") + text.count("…")) / denominator,
             "bullet_lines_ratio": sum(line.lstrip().startswith(_BULLETS) for line in lines) / len(lines),
