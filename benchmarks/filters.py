@@ -45,7 +45,10 @@ def load_texts(pattern: str, limit: int | None) -> list[dict]:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             rows.extend({"id": f"{Path(path).name}:{i}", "url": r.get("url", ""), "text": r["text"]}
                         for i, r in enumerate(map(json.loads, f)) if r.get("text", "").strip())
-    return rows[:limit] if limit else rows
+    if limit and limit < len(rows):
+        stride = -(-len(rows) // limit)  # spread the sample over all sets, deterministically
+        rows = rows[::stride][:limit]
+    return rows
 
 
 def datatrove_filters():

@@ -103,14 +103,12 @@ class RefinedWebLinesFilter(Filter):
 
     def _line_rule(self, line: str, n_words: int) -> str | None:
         cfg = self.config
-        letters = [ch for ch in line if ch.isalpha()]
+        letters, upper = _letter_counts(line)
         if not letters:
             if cfg.remove_numeric_lines:
                 return "numeric"
-        elif cfg.max_uppercase_frac is not None:
-            upper = sum(ch.isupper() for ch in letters)
-            if upper / len(letters) > cfg.max_uppercase_frac:
-                return "uppercase"
+        elif cfg.max_uppercase_frac is not None and upper / letters > cfg.max_uppercase_frac:
+            return "uppercase"
         if cfg.remove_counter_lines and _COUNTER_RE.match(line):
             return "counter"
         if cfg.min_words_per_line is not None and n_words < cfg.min_words_per_line:
@@ -129,3 +127,16 @@ class RefinedWebLinesFilter(Filter):
         if reason is None and not self.config.annotate_only:
             doc.text = self._kept_text
         return reason
+
+
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LETTERS = _ASCII_UPPER + bytes(range(ord("a"), ord("z") + 1))
+
+
+def _letter_counts(line: str) -> tuple[int, int]:
+    """(letters, upper-case letters) in ``line``; ASCII lines are counted with ``bytes.translate`` (C speed)."""
+    if line.isascii():
+        raw = line.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_LETTERS)), len(raw) - len(raw.translate(None, _ASCII_UPPER))
+    upper = 0 if line.islower() else sum(map(str.isupper, line))
+    return sum(map(str.isalpha, line)), upper
