@@ -36,6 +36,10 @@ _EMAIL_RE = re.compile(
 _IPV4_RE = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
+# Cheap pre-checks: patterns that start with a plain character class let ``re`` skip ahead fast, so most texts
+# (which hold no address at all) never run the full patterns with their look-behinds.
+_IPV4_HINT_RE = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
+_IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _PHONE_RE = re.compile(
     r"(?<![\w+])(?:"
@@ -91,9 +95,9 @@ class PIIFormatter(Formatter):
             self.stats.counters["ip"] += 1
             return placeholder
 
-        if "." in text:
+        if _IPV4_HINT_RE.search(text):
             text = _IPV4_RE.sub(replace, text)
-        if "::" in text or text.count(":") >= 7:
+        if ("::" in text or text.count(":") >= 7) and _IPV6_HINT_RE.search(text):
             text = _IPV6_RE.sub(replace, text)
         return text
 

@@ -148,34 +148,31 @@ class C4BadWordsFilter(Filter):
     config: C4BadWordsConfig
 
     def setup(self) -> None:
-        self._regexes: dict[str, re.Pattern | None] = {}
+        self._matchers: dict[str, _BadWordMatcher | None] = {}
         self._available = set(badwords_languages())
 
-    def _regex(self, lang: str) -> re.Pattern | None:
-        if lang not in self._regexes:
+    def _matcher(self, lang: str) -> _BadWordMatcher | None:
+        if lang not in self._matchers:
             if lang not in self._available:
                 if self.config.missing_language == "error":
                     raise ConfigError(
                         f"c4_badwords: no bad-word list for language {lang!r}; lists exist for "
                         f"{', '.join(sorted(self._available))}. Set missing_language: keep to pass such documents."
                     )
-                self._regexes[lang] = None
+                self._matchers[lang] = None
             else:
-                words = sorted(load_badwords(lang) - _ALLOWLIST.get(lang, set()), key=len, reverse=True)
-                alternation = "|".join(map(re.escape, words))
-                pattern = alternation if lang in _UNSEGMENTED else rf"(?<!\w)(?:{alternation})(?!\w)"
-                self._regexes[lang] = re.compile(pattern)
-        return self._regexes[lang]
+                words = load_badwords(lang) - _ALLOWLIST.get(lang, set())
+                self._matchers[lang] = _BadWordMatcher(words, segmented=lang not in _UNSEGMENTED)
+        return self._matchers[lang]
 
     def score(self, doc: Document) -> dict[str, Any]:
         lang = (doc.metadata.get("langid") or {}).get("lang") or self.config.default_language
-        regex = self._regex(lang)
-        if regex is None:
+        matcher = self._matcher(lang)
+        if matcher is None:
             self.stats.counters[f"no_badwords_list_{lang}"] += 1
             return {"lang": lang, "badword": None}
-        found = regex.search(doc.text.lower())
-        scores = {"lang": lang, "badword": found.group(0) if found else None}
-        if found and self.config.keep_fraction > 0:
+        scores = {"lang": lang, "badword": matcher.find(doc.text.lower())}
+        if scores["badword"] is not None and self.config.keep_fraction > 0:
             scores["keep_draw"] = _unit_hash(doc.id)
         return scores
 
@@ -185,6 +182,47 @@ class C4BadWordsFilter(Filter):
         if "keep_draw" in scores and scores["keep_draw"] < self.config.keep_fraction:
             return None
         return "c4_badwords"
+
+
+_WORD_RUN_RE = re.compile(r"\w+")
+
+
+class _BadWordMatcher:
+    """Finds a listed entry in lower-cased text (the first in the text among one-word entries).
+
+    Space-delimited languages: an entry matches between non-word characters (as C4/datatrove's
+    ``(?:\\W|^)entry(?:\\W|$)``). The text's ``\\w+`` runs are collected once (one C-level ``findall``); an
+    entry that is a single run is a set lookup, and an entry with spaces or symbols is searched with its own
+    regex only when all of its word runs occur in the text. Unsegmented languages (zh, ja, th): any occurrence,
+    by one alternation regex.
+    """
+
+    def __init__(self, words: frozenset[str] | set[str], segmented: bool):
+        self._segmented = segmented
+        if segmented:
+            self._single = frozenset(w for w in words if _WORD_RUN_RE.fullmatch(w))
+            self._multi = [
+                (frozenset(_WORD_RUN_RE.findall(w)), re.compile(rf"(?<!\w){re.escape(w)}(?!\w)"))
+                for w in sorted(set(words) - self._single)
+            ]
+        else:
+            self._regex = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+
+    def find(self, text: str) -> str | None:
+        if not self._segmented:
+            found = self._regex.search(text)
+            return found.group(0) if found else None
+        runs = _WORD_RUN_RE.findall(text)
+        for run in runs:
+            if run in self._single:
+                return run
+        present = set(runs)
+        for needed, regex in self._multi:
+            if needed <= present:
+                found = regex.search(text)
+                if found:
+                    return found.group(0)
+        return None
 
 
 def _unit_hash(text: str) -> float:
