@@ -95,39 +95,41 @@ def our_filters():
 FINEWEB_CHAIN = ("url_filter", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality", "pii")
 
 
-def run_ours(step, rows) -> tuple[float, set[str]]:
+def run_ours(step, rows) -> tuple[float, dict[str, str]]:
+    """Seconds, and the kept documents' (possibly rewritten) texts by id."""
     docs = [Document(r["id"], r["text"], r["url"]) for r in rows]
     start = time.perf_counter()
-    kept = {d.id for d in step(iter(docs))}
-    return time.perf_counter() - start, kept
+    kept = list(step(iter(docs)))
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
-def run_theirs(step, rows) -> tuple[float, set[str]]:
+def run_theirs(step, rows) -> tuple[float, dict[str, str]]:
     from datatrove.data import Document as DtDocument
 
     docs = [DtDocument(text=r["text"], id=r["id"], metadata={"url": r["url"]}) for r in rows]
-    kept = set()
+    kept = []
     start = time.perf_counter()
     for doc in docs:
         if hasattr(step, "filter"):
             result = step.filter(doc)
             if result is True or (isinstance(result, tuple) and result[0]):
-                kept.add(doc.id)
+                kept.append(doc)
         else:  # a formatter
             doc.text = step.format(doc.text)
-            kept.add(doc.id)
-    return time.perf_counter() - start, kept
+            kept.append(doc)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
-def run_chain(steps, runner, rows) -> tuple[float, set[str]]:
-    """The FineWeb filter chain (no extraction/langid), each stage on the previous stage's survivors."""
+def run_chain(steps, runner, rows) -> tuple[float, dict[str, str]]:
+    """The FineWeb filter chain (no extraction/langid), each stage on the previous stage's output (C4's rewritten
+    text included)."""
     total = 0.0
     current = copy.deepcopy(rows)
     for name in FINEWEB_CHAIN:
         seconds, kept = runner(steps[name], current)
         total += seconds
-        current = [r for r in current if r["id"] in kept]
-    return total, {r["id"] for r in current}
+        current = [{**r, "text": kept[r["id"]]} for r in current if r["id"] in kept]
+    return total, {r["id"]: r["text"] for r in current}
 
 
 def agreement(ids: list[str], ours: set[str], theirs: set[str]) -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from refinedweb.data.step import Filter, FilterConfig
-from refinedweb.data.text import split_lines, split_paragraphs, split_tokens, split_words
+from refinedweb.data.text import count_letter_words, count_tokens, split_lines, split_paragraphs, split_words
 from refinedweb.document import Document
 from refinedweb.registry import register
 
@@ -252,7 +252,7 @@ class GopherQualityFilter(Filter):
         words = split_words(text)
         n_words = len(words)
         lines = text.splitlines() or [""]
-        denominator = max(len(split_tokens(text)) if self.config.punctuation_tokens else n_words, 1)
+        denominator = max(count_tokens(text, words) if self.config.punctuation_tokens else n_words, 1)
         return {
             "n_words": n_words,
             "mean_word_length": sum(map(len, words)) / max(n_words, 1),
@@ -260,8 +260,7 @@ class GopherQualityFilter(Filter):
             "ellipsis_ratio": (text.count("...") + text.count("…")) / denominator,
             "bullet_lines_ratio": sum(line.lstrip().startswith(_BULLETS) for line in lines) / len(lines),
             "ellipsis_lines_ratio": sum(line.rstrip().endswith(_ELLIPSES) for line in lines) / len(lines),
-            # A word holds a letter unless it is all digits/underscores (words never hold punctuation here).
-            "alpha_words_ratio": sum(not _no_alpha(w) for w in words) / denominator,
+            "alpha_words_ratio": count_letter_words(words) / denominator,
             "stop_words": len(self._stop_words.intersection(words)),
         }
 
@@ -291,7 +290,3 @@ class GopherQualityFilter(Filter):
             return "gopher_quality_stop_words"
         return None
 
-
-def _no_alpha(word: str) -> bool:
-    # Fast path: most words start with a letter.
-    return not word[0].isalpha() and not any(ch.isalpha() for ch in word)
