@@ -46,8 +46,7 @@ def load_texts(pattern: str, limit: int | None) -> list[dict]:
             rows.extend({"id": f"{Path(path).name}:{i}", "url": r.get("url", ""), "text": r["text"]}
                         for i, r in enumerate(map(json.loads, f)) if r.get("text", "").strip())
     if limit and limit < len(rows):
-        stride = -(-len(rows) // limit)  # spread the sample over all sets, deterministically
-        rows = rows[::stride][:limit]
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]  # spread over all sets, deterministically
     return rows
 
 
