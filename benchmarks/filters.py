@@ -37,6 +37,9 @@ from refinedweb.data.text import split_words
 from refinedweb.document import Document
 
 DEFAULT_INPUTS = "/work/shared/data/extraction/*.gold.jsonl.gz"
+# Real Common Crawl / Internet Archive records with their URLs (some adult sites among them): the gold sets' URLs
+# are all benign, so the URL filter is also compared on these.
+URL_INPUTS = "/work/shared/data/crawl/hplt/sample100_*.zst"
 
 
 def load_texts(pattern: str, limit: int | None) -> list[dict]:
@@ -47,6 +50,18 @@ def load_texts(pattern: str, limit: int | None) -> list[dict]:
                         for i, r in enumerate(map(json.loads, f)) if r.get("text", "").strip())
     if limit and limit < len(rows):
         rows = [rows[i * len(rows) // limit] for i in range(limit)]  # spread over all sets, deterministically
+    return rows
+
+
+def load_url_rows(pattern: str) -> list[dict]:
+    import zstandard
+
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path, "rb") as f:
+            lines = zstandard.ZstdDecompressor().stream_reader(f).read().decode("utf-8", "replace").splitlines()
+        rows.extend({"id": f"{Path(path).name}:{i}", "url": json.loads(line)["u"], "text": "x"}
+                    for i, line in enumerate(lines) if line.strip())
     return rows
 
 
@@ -147,6 +162,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", default=DEFAULT_INPUTS)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--url-inputs", default=URL_INPUTS)
+    parser.add_argument("--only", nargs="*", help="run only these filters (names as in the table)")
     parser.add_argument("--json", default="benchmarks/filters.json")
     args = parser.parse_args(argv)
 
@@ -167,13 +184,22 @@ def main(argv=None) -> int:
     header = f"{'filter':<20}{'ours docs/s':>13}{'datatrove docs/s':>18}{'ratio':>8}{'agree':>8}  kept ours/theirs"
     print(header)
     print("-" * len(header))
+    wanted = set(args.only) if args.only else None
     for name in ours_steps:
-        ours_s, ours_kept = run_ours(ours_steps[name], copy.deepcopy(rows))
-        their_s, their_kept = run_theirs(theirs_steps[name], copy.deepcopy(rows))
-        results.append(_row(name, rows, ids, ours_s, ours_kept, their_s, their_kept))
-    ours_s, ours_kept = run_chain(ours_steps, run_ours, rows)
-    their_s, their_kept = run_chain(theirs_steps, run_theirs, rows)
-    results.append(_row("fineweb_chain", rows, ids, ours_s, ours_kept, their_s, their_kept))
+        if wanted is None or name in wanted:
+            ours_s, ours_kept = run_ours(ours_steps[name], copy.deepcopy(rows))
+            their_s, their_kept = run_theirs(theirs_steps[name], copy.deepcopy(rows))
+            results.append(_row(name, rows, ids, ours_s, ours_kept, their_s, their_kept))
+    url_rows = load_url_rows(args.url_inputs)
+    if url_rows and (wanted is None or "url_filter_cc_urls" in wanted):
+        ours_s, ours_kept = run_ours(ours_steps["url_filter"], url_rows)
+        their_s, their_kept = run_theirs(theirs_steps["url_filter"], url_rows)
+        results.append(_row("url_filter_cc_urls", url_rows, [r["id"] for r in url_rows], ours_s, ours_kept, their_s,
+                            their_kept))
+    if wanted is None or "fineweb_chain" in wanted:
+        ours_s, ours_kept = run_chain(ours_steps, run_ours, rows)
+        their_s, their_kept = run_chain(theirs_steps, run_theirs, rows)
+        results.append(_row("fineweb_chain", rows, ids, ours_s, ours_kept, their_s, their_kept))
 
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
