@@ -134,16 +134,38 @@ def run_theirs(step, rows) -> tuple[float, dict[str, str]]:
     return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
-def run_chain(steps, runner, rows) -> tuple[float, dict[str, str]]:
-    """The FineWeb filter chain (no extraction/langid), each stage on the previous stage's output (C4's rewritten
-    text included)."""
-    total = 0.0
-    current = copy.deepcopy(rows)
+def run_chain_ours(steps, rows) -> tuple[float, dict[str, str]]:
+    """The FineWeb filter chain (no extraction/langid) as our executors run it: one document at a time through the
+    chained step generators."""
+    docs = [Document(r["id"], r["text"], r["url"]) for r in rows]
+    stream = iter(docs)
     for name in FINEWEB_CHAIN:
-        seconds, kept = runner(steps[name], current)
-        total += seconds
-        current = [{**r, "text": kept[r["id"]]} for r in current if r["id"] in kept]
-    return total, {r["id"]: r["text"] for r in current}
+        stream = steps[name](stream)
+    start = time.perf_counter()
+    kept = list(stream)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
+
+
+def run_chain_theirs(steps, rows) -> tuple[float, dict[str, str]]:
+    """The same chain in datatrove, one document at a time through the filters (so its per-text word cache
+    serves consecutive filters, as in a datatrove pipeline)."""
+    from datatrove.data import Document as DtDocument
+
+    docs = [DtDocument(text=r["text"], id=r["id"], metadata={"url": r["url"]}) for r in rows]
+    kept = []
+    start = time.perf_counter()
+    for doc in docs:
+        for name in FINEWEB_CHAIN:
+            step = steps[name]
+            if hasattr(step, "filter"):
+                result = step.filter(doc)
+                if not (result is True or (isinstance(result, tuple) and result[0])):
+                    break
+            else:
+                doc.text = step.format(doc.text)
+        else:
+            kept.append(doc)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
 def agreement(ids: list[str], ours: set[str], theirs: set[str]) -> dict:
@@ -197,8 +219,8 @@ def main(argv=None) -> int:
         results.append(_row("url_filter_cc_urls", url_rows, [r["id"] for r in url_rows], ours_s, ours_kept, their_s,
                             their_kept))
     if wanted is None or "fineweb_chain" in wanted:
-        ours_s, ours_kept = run_chain(ours_steps, run_ours, rows)
-        their_s, their_kept = run_chain(theirs_steps, run_theirs, rows)
+        ours_s, ours_kept = run_chain_ours(ours_steps, copy.deepcopy(rows))
+        their_s, their_kept = run_chain_theirs(theirs_steps, copy.deepcopy(rows))
         results.append(_row("fineweb_chain", rows, ids, ours_s, ours_kept, their_s, their_kept))
 
     report = {

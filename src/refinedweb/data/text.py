@@ -88,9 +88,22 @@ def _ranges(predicate) -> list[tuple[int, int]]:
     return out
 
 
+_last_split: tuple[str | None, list[str]] = (None, [])
+
+
 def split_words(text: str) -> list[str]:
-    """Words of ``text`` by the rule in the module docstring (punctuation excluded, CJK one per character)."""
-    return _regexes()[0].findall(text)
+    """Words of ``text`` by the rule in the module docstring (punctuation excluded, CJK one per character).
+
+    The result for the most recent text object is remembered, so consecutive filters on the same unchanged
+    document split it once. Treat the returned list as read-only.
+    """
+    global _last_split
+    last = _last_split  # one atomic read: safe if threads share this module
+    if last[0] is text:
+        return last[1]
+    words = _regexes()[0].findall(text)
+    _last_split = (text, words)
+    return words
 
 
 def split_tokens(text: str) -> list[str]:
