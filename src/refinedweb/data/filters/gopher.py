@@ -155,18 +155,26 @@ def ngram_chars(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
             break
         hashes = hashes[: n_words - n + 1] * _P + unigrams[n - 1 :]  # hashes[i] covers words i .. i+n-1
         if n in top:
-            _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+            order = np.argsort(hashes, kind="stable")  # stable: within equal n-grams, the first occurrence first
+            starts, counts = _runs(hashes[order])
             most = counts.max()
-            start = int(first[counts == most].min())
+            start = 0 if most == 1 else int(order[starts[counts == most]].min())  # first seen wins ties
             top[n] = int(most) * int(ends[start + n] - ends[start] + n - 1)
             continue
         positions = np.arange(len(hashes)) if candidates is None else candidates[candidates < len(hashes)]
-        _, inverse, counts = np.unique(hashes[positions], return_inverse=True, return_counts=True)
-        candidates = positions[counts[inverse] > 1]
+        order = np.argsort(hashes[positions])
+        counts = _runs(hashes[positions][order])[1]
+        candidates = np.sort(positions[order[np.repeat(counts > 1, counts)]])
         if len(candidates) == 0:
             break
         dup[n] = _scan_repeats(candidates.tolist(), hashes[candidates].tolist(), ends, n)
     return top, dup
+
+
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal values in a sorted array (cheaper than ``np.unique``)."""
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    return starts, np.diff(np.append(starts, len(sorted_values)))
 
 
 def _scan_repeats(positions: list[int], keys: list[int], ends: np.ndarray, n: int) -> int:
