@@ -1,8 +1,8 @@
 """Gopher (MassiveWeb) repetition and quality filters.
 
 Source: Rae et al. 2021, "Scaling Language Models: Methods, Analysis & Insights from Training Gopher",
-arXiv 2112.11446, Appendix A (Table A1 and the quality rules); thresholds as used by RefinedWeb (Penedo et al. 2023,
-§G.1) and FineWeb, and as shipped in datatrove's ``GopherRepetitionFilter``/``GopherQualityFilter`` and DCLM's
+arXiv 2112.11446, Appendix A (Table A1 and the quality rules); thresholds as used by RefinedWeb (Penedo et al. 2023)
+and FineWeb, and as shipped in datatrove's ``GopherRepetitionFilter``/``GopherQualityFilter`` and DCLM's
 ``refinedweb.yaml`` (see ``reference/pipeline-anchors.md`` §1.6 and §3.2). Words follow ``refinedweb.data.text``.
 """
 
