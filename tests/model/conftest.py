@@ -64,3 +64,14 @@ def build_shards(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def shards(tmp_path_factory) -> Path:
     return build_shards(tmp_path_factory.mktemp("shards"))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: the tiny models here gain nothing from two, and on a shared 2-core machine two threads
+    spin-wait on each other (measured ~5x slower steps under load)."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
