@@ -15,12 +15,12 @@ def test_cli_trains_and_reports(shards, tmp_path, capsys):
     code = main([
         "pretrain", "--preset", "tiny", "--data", str(shards), "--output", str(tmp_path / "run"), "--max-steps", "3",
         "--device", "cpu", "--set", "seq_len=32", "--set", "batch_size=2", "--set", "eval_interval=3",
-        "--set", "verbose=false",
+        "--set", "verbose=false", "--set", "lr=3e-3",
     ])
     assert code == 0
     assert "trained 3 steps" in capsys.readouterr().out
     assert (tmp_path / "run" / "final" / "model.safetensors").is_file()
-    assert (tmp_path / "run" / "run_config.yaml").is_file()
+    assert load_yaml(tmp_path / "run" / "run_config.yaml")["lr"] == 0.003  # "3e-3" is a string to YAML 1.1
 
 
 def test_cli_config_errors_exit_2(shards, tmp_path, capsys):

@@ -11,6 +11,7 @@ Flags override the config file; ``--set key=value`` overrides any field (``--set
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     data.update({k: v for k, v in flags.items() if v is not None})
     config = PretrainConfig.from_dict(apply_overrides(data, args.set))
     result = pretrain(config)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+        return 0
     print(
         f"trained {result.steps} steps: loss {result.first_loss:.4f} -> {result.last_loss:.4f}"
         + (f", val loss {result.val_loss:.4f}" if result.val_loss is not None else "")
