@@ -58,15 +58,25 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(shards, tmp_path):
     resumed = tmp_path / "resumed"
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copytree(full / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
+    # As if the first run had logged steps 1-6 and then died: the lines after the checkpoint are replaced.
+    lines = (full / "metrics.jsonl").read_text().splitlines()
+    (resumed / "metrics.jsonl").write_text("".join(line + "\n" for line in lines if json.loads(line)["step"] <= 6))
     result = pretrain(small_run(shards, resumed, max_steps=8, save_interval=4, eval_interval=4, resume=True))
     assert result.steps == 8 and len(result.losses) == 4
     def curve(output):  # everything but the timings
-        return [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in read_metrics(output) if r["step"] > 4]
+        return [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in read_metrics(output)]
 
     assert curve(resumed) == curve(full)  # losses, lr, grad norms and val loss, to the 6th decimal
     a = torch.load(full / "checkpoints" / "step-00000008" / "trainer_state.pt", weights_only=False)
     b = torch.load(resumed / "checkpoints" / "step-00000008" / "trainer_state.pt", weights_only=False)
     assert a["loader"] == b["loader"] and a["scheduler"] == b["scheduler"]
+
+
+def test_time_limit_stops_early_and_saves(shards, tmp_path):
+    result = pretrain(small_run(shards, tmp_path / "run", max_steps=1000, time_limit_s=0.0, eval_interval=None))
+    assert result.steps == 1 and len(result.losses) == 1
+    assert (tmp_path / "run" / "final" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "checkpoints" / "step-00000001" / "trainer_state.pt").is_file()
 
 
 @pytest.mark.parametrize("split", [[8], [4, 4], [1] * 8])

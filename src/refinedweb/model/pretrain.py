@@ -26,6 +26,7 @@ from typing import Any
 
 from refinedweb.config import Config, dump_yaml
 from refinedweb.errors import ConfigError
+from refinedweb.io import atomic_write_text
 from refinedweb.model.config import GPTConfig, PRESETS, preset
 from refinedweb.model.objectives import MLMConfig
 
@@ -78,6 +79,7 @@ class PretrainConfig(Config):
         for key in ("eval_interval", "save_interval", "seq_len"):
             self.check_range(key, 1, None)
         self.check_range("warmup_steps", 0, None)
+        self.check_range("time_limit_s", 0.0, None)
         self.check_range("min_lr_ratio", 0.0, 1.0)
         self.check_range("lr", 0.0, None)
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -270,8 +272,11 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
                 "rng": [r["rng"] for r in per_rank], "config": config.to_dict(),
             })
 
+    if world.is_main and resume_from is not None:
+        _truncate_metrics(output / "metrics.jsonl", step)  # drop lines logged after the checkpoint we resume from
     metrics = open(output / "metrics.jsonl", "a", encoding="utf-8") if world.is_main else None
     losses: list[float] = []
+    pending: list[torch.Tensor] = []  # losses still on the device: read them at log steps, not every step
     val_loss = None
     tokens_per_step = config.batch_size * config.grad_accum * seq_len * world.world_size
     start_step, started = step, time.perf_counter()
@@ -281,28 +286,32 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
             loss_t, grad_norm = run_step()
             step += 1
             window_steps += 1
-            loss = float(loss_t)  # one device sync per step; cheap next to the step itself
-            losses.append(loss)
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss} at step {step}; lower lr or check the data")
-            if step % config.log_interval == 0 or step == config.max_steps:
+            pending.append(loss_t)
+            last = step == config.max_steps or _out_of_time(config, started, world)
+            if step % config.log_interval == 0 or last:
+                values = torch.stack(pending).tolist()
+                pending.clear()
+                losses.extend(values)
+                if not all(math.isfinite(v) for v in values):
+                    raise FloatingPointError(f"loss became {values[-1]} by step {step}; lower lr or check the data")
                 elapsed = time.perf_counter() - window_start
                 tok_s = tokens_per_step * window_steps / elapsed
                 mfu = tok_s / world.world_size * flops_per_token / peak if peak else None
                 record = {
-                    "step": step, "loss": round(loss, 6), "lr": scheduler.get_last_lr()[0],
+                    "step": step, "loss": round(values[-1], 6), "lr": scheduler.get_last_lr()[0],
                     "tokens_per_s": round(tok_s, 1), "mfu": round(mfu, 4) if mfu is not None else None,
                     "grad_norm": round(float(grad_norm), 6) if grad_norm is not None else None,
                     "tokens": step * tokens_per_step, "device": device_name,
                 }
                 _emit(metrics, record, config.verbose and world.is_main)
                 window_start, window_steps = time.perf_counter(), 0
-            last = step == config.max_steps or _out_of_time(config, started, world)
+            paused = time.perf_counter()  # evaluation and saving do not count against tokens/s
             if val_set is not None and (step % config.eval_interval == 0 or last):
                 val_loss = evaluate()
                 _emit(metrics, {"step": step, "val_loss": round(val_loss, 6)}, config.verbose and world.is_main)
             if (config.save_interval and step % config.save_interval == 0) or last:
                 save(output / "checkpoints" / f"step-{step:08d}")
+            window_start += time.perf_counter() - paused
             if last:
                 break
         final = output / "final"
@@ -380,6 +389,14 @@ def _out_of_time(config: PretrainConfig, started: float, world) -> bool:
 
     over = float(time.perf_counter() - started > config.time_limit_s) if world.is_main else 0.0
     return bool(all_reduce_sum(torch.tensor([over], device=world.device), world)[0] > 0)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def _emit(handle, record: dict[str, Any], echo: bool) -> None:
