@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from refinedweb.model.config import GPTConfig, preset  # noqa: E402
 from refinedweb.model.distributed import World  # noqa: E402
-from refinedweb.model.gpt import GPT  # noqa: E402
+from refinedweb.model.gpt import GPT, token_loss  # noqa: E402
 from refinedweb.model.hardware import detect_peak_flops  # noqa: E402
 from refinedweb.model.objectives import CausalLM  # noqa: E402
 from refinedweb.model.pretrain import accumulate_gradients  # noqa: E402
@@ -49,7 +49,7 @@ SHAPES = {
 
 
 class HFLogits(nn.Module):
-    """transformers' LlamaForCausalLM behind our model's call signature: ids (B, T) -> logits (B, T, V)."""
+    """transformers' LlamaForCausalLM behind our model's call signature: ids (B, T) [, targets] -> logits | loss."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -59,8 +59,9 @@ class HFLogits(nn.Module):
         hf.pop("architectures"), hf.pop("model_type"), hf.pop("torch_dtype")
         self.model = LlamaForCausalLM(LlamaConfig(**hf, attn_implementation="sdpa", use_cache=False))
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=idx, use_cache=False).logits
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        logits = self.model(input_ids=idx, use_cache=False).logits
+        return logits if targets is None else token_loss(logits, targets)[0]
 
 
 def real_batches(text_path: Path, vocab: int, batch_size: int, seq_len: int, count: int) -> list[np.ndarray]:

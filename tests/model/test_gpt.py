@@ -20,6 +20,7 @@ def test_forward_shape_and_loss_near_uniform_at_init():
     # Small init: predictions are close to uniform, so the mean loss on random targets is close to ln(V).
     assert count == 32
     assert abs(float(loss_sum / count) - math.log(cfg.vocab_size)) < 0.2
+    assert torch.allclose(model(idx, targets).detach(), loss_sum)  # the loss computed inside forward (for compile)
 
 
 def test_attention_is_causal():

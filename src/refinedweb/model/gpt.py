@@ -141,15 +141,18 @@ class GPT(nn.Module):
             else:
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, T) -> next-token logits (B, T, V)."""
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """Token ids (B, T) -> next-token logits (B, T, V); with ``targets`` (B, T), the summed token loss instead
+        (see ``token_loss``). Computing the loss inside ``forward`` lets ``torch.compile`` fuse the head with the
+        cross-entropy, so the float32 (B, T, V) logits never have to be materialised whole."""
         T = idx.size(1)
         if T > self.config.max_seq_len:
             raise ValueError(f"sequence length {T} exceeds max_seq_len={self.config.max_seq_len}")
         x = self.embed_tokens(idx)  # (B, T, C)
         for block in self.layers:
             x = block(x, self.rotary)  # (B, T, C)
-        return self.lm_head(self.norm(x))  # (B, T, V)
+        logits = self.lm_head(self.norm(x))  # (B, T, V)
+        return logits if targets is None else token_loss(logits, targets)[0]
 
     def num_params(self, with_embedding_lookup: bool = False) -> int:
         """Parameters, a tied matrix counted once. The input embedding is a table lookup, not a matmul, so it is

@@ -52,7 +52,7 @@ class CausalLM:
         return {"lm": int(inputs["targets"].numel())}
 
     def losses(self, model: nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"lm": token_loss(model(inputs["input"]), inputs["targets"])[0]}
+        return {"lm": model(inputs["input"], inputs["targets"])}
 
     def flops_per_token(self, model: nn.Module, seq_len: int) -> float:
         return model.flops_per_token(seq_len)

@@ -345,9 +345,11 @@ def accumulate_gradients(objective, model, micro: list[dict], world, autocast, n
         for k, n in objective.counts(inputs).items():
             totals[k] += n
     device = next(iter(micro[0].values())).device
-    counts = torch.tensor([totals[k] for k in totals], dtype=torch.float64, device=device)
+    counts = [float(n) for n in totals.values()]
+    if world.distributed:  # (a single process skips the device round trip)
+        counts = all_reduce_sum(torch.tensor(counts, dtype=torch.float64, device=device), world).tolist()
     # Each rank divides by the global count; DDP/FSDP average gradients over ranks, so multiply it back.
-    scale = {k: world.world_size / max(1.0, n) for k, n in zip(totals, all_reduce_sum(counts, world).tolist())}
+    scale = {k: world.world_size / max(1.0, n) for k, n in zip(totals, counts)}
     step_loss = torch.zeros((), device=device)
     for i, inputs in enumerate(micro):
         last = i == len(micro) - 1
