@@ -34,7 +34,7 @@ _Q = np.uint64(0x9E3779B97F4A7C15)
 _BLOCK = 64 * 1024  # elements of the (shingles x hashes) block computed at once
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
+def splitmix(x: np.ndarray) -> np.ndarray:
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
     x = x ^ (x >> np.uint64(27))
@@ -61,7 +61,9 @@ _POWERS = _Powers()
 
 
 def span_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """64-bit polynomial hashes of the byte spans ``data[starts[i]:ends[i]]``, all at once."""
+    """64-bit polynomial hashes of the byte spans ``data[starts[i]:ends[i]]``, all at once. Unmixed: spans that
+    differ in one byte differ by a small multiple of a power of P, so pass them through ``splitmix`` before using
+    some of their bits."""
     pos, neg = _POWERS.upto(len(data) + 1)
     prefix = np.concatenate([[np.uint64(0)], np.cumsum((data.astype(np.uint64) + np.uint64(1)) * pos[: len(data)])])
     return (prefix[ends] - prefix[starts]) * neg[starts]
@@ -93,7 +95,7 @@ def shingle_hashes(text: str, n: int) -> np.ndarray:
     acc = np.zeros(count, dtype=np.uint64)
     for k in range(n):
         acc = acc * _Q + words[k : k + count]
-    return np.unique(_splitmix(acc + np.uint64(n)))
+    return np.unique(splitmix(acc + np.uint64(n)))
 
 
 class Sketcher:
@@ -103,7 +105,7 @@ class Sketcher:
     def __init__(self, num_hashes: int, seed: int = 1):
         self.num_hashes = num_hashes
         rounds = np.arange(2 * num_hashes, dtype=np.uint64)
-        self.round_keys = _splitmix(rounds * _Q + np.uint64(seed))
+        self.round_keys = splitmix(rounds * _Q + np.uint64(seed))
         self.round_tags = rounds << np.uint64(32)
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
@@ -119,7 +121,7 @@ class Sketcher:
         start = 0
         while start < 2 * k:
             stop = min(start + per_block, 2 * k)
-            h = _splitmix(shingles[None, :] ^ self.round_keys[start:stop, None])  # (rounds, shingles)
+            h = splitmix(shingles[None, :] ^ self.round_keys[start:stop, None])  # (rounds, shingles)
             bins = ((h >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)  # uniform in [0, k): first k rounds
             late = np.arange(start, stop) >= k
             if late.any():  # rounds k..2k-1 put every element into bin (round - k), so every bin gets filled
@@ -140,4 +142,4 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     acc = np.zeros(bands, dtype=np.uint64)
     for j in range(rows):
         acc = acc * _Q + table[:, j]
-    return _splitmix(acc)
+    return splitmix(acc)

@@ -34,7 +34,7 @@ import numpy as np
 from refinedweb.config import Config
 from refinedweb.data.dedup.buckets import save_array
 from refinedweb.data.dedup.corpus import read_documents
-from refinedweb.data.dedup.shingles import runs, span_hashes
+from refinedweb.data.dedup.shingles import runs, span_hashes, splitmix
 from refinedweb.data.dedup.stage import DedupStage, Decider, StageContext
 from refinedweb.data.dedup.tasks import run_pieces
 from refinedweb.document import Document
@@ -71,7 +71,7 @@ def token_ids(text: str) -> np.ndarray:
     data, starts, ends = token_spans(text)
     if len(starts) == 0:
         return np.empty(0, dtype=np.int32)
-    return (span_hashes(data, starts, ends) >> np.uint64(64 - _ID_BITS)).astype(np.int32)
+    return (splitmix(span_hashes(data, starts, ends)) >> np.uint64(64 - _ID_BITS)).astype(np.int32)
 
 
 class SubstringDedup(DedupStage):
