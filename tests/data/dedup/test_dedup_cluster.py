@@ -5,6 +5,7 @@ from scipy.sparse.csgraph import connected_components
 
 from refinedweb.data.dedup.buckets import save_array, star_edges
 from refinedweb.data.dedup.cluster import ComponentFinder, size_histogram
+from refinedweb.data.dedup.tasks import Pieces
 
 
 def expected_roots(edges: np.ndarray) -> dict[int, int]:
@@ -32,7 +33,7 @@ def test_components_match_scipy(tmp_path, seed, partitions, files):
     for i, part in enumerate(np.array_split(edges, files)):
         paths.append(tmp_path / f"e{i}.npy")
         save_array(paths[-1], part)
-    out = ComponentFinder(tmp_path / "cc", partitions, workers=1).run(paths)
+    out = ComponentFinder(tmp_path / "cc", partitions, Pieces(1)).run(paths)
     got = {}
     for path in out:
         rows = np.load(path)

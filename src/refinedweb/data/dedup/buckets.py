@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from refinedweb.io import atomic_write
+from refinedweb.data.dedup.tasks import state_write
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    with atomic_write(path) as handle:
+    with state_write(path) as handle:
         np.save(handle, array, allow_pickle=False)
 
 

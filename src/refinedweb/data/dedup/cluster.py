@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from refinedweb.data.dedup.buckets import save_array, shard_of, unique_rows
-from refinedweb.data.dedup.tasks import run_pieces
+from refinedweb.data.dedup.tasks import Pieces
 
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 
@@ -33,29 +33,28 @@ class ComponentFinder:
     """Turn edge files (``.npy`` arrays of shape (n, 2), uint64 node refs) into per-partition files of
     ``(node, root)`` rows for every non-root node, sorted by node."""
 
-    def __init__(self, work_dir: Path, partitions: int, workers: int, max_rounds: int = 200):
+    def __init__(self, work_dir: Path, partitions: int, pieces: Pieces, max_rounds: int = 200):
         self.work_dir = work_dir
         self.partitions = max(1, partitions)
-        self.workers = workers
+        self.pieces = pieces
         self.max_rounds = max_rounds
 
     def run(self, edge_files: list[Path]) -> list[Path]:
         parts = range(self.partitions)
         scatter = _Scatter(self.work_dir / "r0000", self.partitions)
-        run_pieces(scatter, list(enumerate(edge_files)), self.work_dir / "r0000" / "markers",
-                   [f"in{i}" for i in range(len(edge_files))], self.workers)
+        self.pieces.run(scatter, list(enumerate(edge_files)), self.work_dir / "r0000" / "markers",
+                   [f"in{i}" for i in range(len(edge_files))])
         sources = [f"in{i}" for i in range(len(edge_files))]
         fingerprints: list[tuple[int, int]] = []
         for round_no in range(self.max_rounds):
             here = self.work_dir / f"r{round_no:04d}"
             step = _StarRound(here, self.work_dir / f"r{round_no + 1:04d}", sources, self.partitions,
                               large=round_no % 2 == 0)
-            results = run_pieces(step, list(parts), here / "markers", [f"p{p}" for p in parts], self.workers)
+            results = self.pieces.run(step, list(parts), here / "markers", [f"p{p}" for p in parts])
             fingerprints.append((sum(r["edges"] for r in results), sum(r["hash"] for r in results) % (1 << 64)))
             if len(fingerprints) >= 3 and fingerprints[-1] == fingerprints[-2] == fingerprints[-3]:
                 final = _EmitRoots(here, self.work_dir / "roots", sources)
-                run_pieces(final, list(parts), self.work_dir / "roots" / "markers", [f"p{p}" for p in parts],
-                           self.workers)
+                self.pieces.run(final, list(parts), self.work_dir / "roots" / "markers", [f"p{p}" for p in parts])
                 return [self.work_dir / "roots" / f"p{p}.npy" for p in parts]
             sources = [f"from{p}" for p in parts]
         raise RuntimeError(f"connected components did not converge in {self.max_rounds} rounds")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from refinedweb.document import Document
+from refinedweb.data.dedup.tasks import state_write
 from refinedweb.errors import ConfigError, FatalError, InputError
 from refinedweb.io import atomic_write, open_binary, open_text_stream
 
@@ -117,17 +118,19 @@ def encode_record(record: dict) -> bytes:
 
 
 class JsonlZstWriter:
-    """Atomic, deterministic JSONL.zst writer: the file appears complete or not at all."""
+    """Atomic, deterministic JSONL.zst writer: the file appears complete or not at all. ``durable`` files (final
+    outputs) are fsynced; intermediate stage files are not (see ``tasks.state_write``)."""
 
-    def __init__(self, path: Path, level: int = 3):
+    def __init__(self, path: Path, level: int = 3, durable: bool = False):
         self.path = path
         self.level = level
+        self.durable = durable
         self._context = None
 
     def __enter__(self) -> "JsonlZstWriter":
         import zstandard
 
-        self._context = atomic_write(self.path)
+        self._context = atomic_write(self.path) if self.durable else state_write(self.path)
         handle = self._context.__enter__()
         self._stream = zstandard.ZstdCompressor(level=self.level).stream_writer(handle, closefd=False)
         return self

@@ -29,7 +29,6 @@ from refinedweb.data.dedup.cluster import ComponentFinder
 from refinedweb.data.dedup.corpus import INDEX_BITS, INDEX_MASK, read_documents
 from refinedweb.data.dedup.shingles import Sketcher, band_keys, shingle_hashes
 from refinedweb.data.dedup.stage import KeyedConfig, KeyedStage, StageContext
-from refinedweb.data.dedup.tasks import run_pieces
 from refinedweb.document import Document
 from refinedweb.errors import ConfigError
 
@@ -89,21 +88,21 @@ class MinhashDedup(KeyedStage):
 
     def find(self, ctx: StageContext) -> dict:
         if self.config.jaccard_threshold is not None:
-            run_pieces(_ShinglePass(self, ctx), list(range(len(ctx.inputs))), ctx.stage_dir / "shingles" / "markers",
-                       ctx.names, ctx.workers)
+            ctx.pieces.run(_ShinglePass(self, ctx), list(range(len(ctx.inputs))), ctx.stage_dir / "shingles" / "markers",
+                       ctx.names)
         return super().find(ctx)
 
     def resolve(self, ctx: StageContext, edge_files: list[Path]) -> tuple[list[Path], dict]:
         counters: dict = {}
         if self.config.jaccard_threshold is not None:
             check = _JaccardCheck(ctx, self.config.jaccard_threshold)
-            results = run_pieces(check, edge_files, ctx.stage_dir / "checked" / "markers",
-                                 [p.stem for p in edge_files], ctx.workers)
+            results = ctx.pieces.run(check, edge_files, ctx.stage_dir / "checked" / "markers",
+                                 [p.stem for p in edge_files])
             counters["candidate_pairs_rejected"] = sum(r["rejected"] for r in results)
             edge_files = [ctx.stage_dir / "checked" / p.name for p in edge_files]
         edges = sum(len(np.load(p, mmap_mode="r")) for p in edge_files)
         partitions = max(1, -(-2 * edges // self.config.edges_per_partition))
-        finder = ComponentFinder(ctx.stage_dir / "components", partitions, ctx.workers)
+        finder = ComponentFinder(ctx.stage_dir / "components", partitions, ctx.pieces)
         roots = finder.run(edge_files)
         counters["candidate_edges"] = int(edges)
         counters["cc_partitions"] = partitions

@@ -4,7 +4,7 @@ State lives under ``output_dir/.dedup/``:
 
 - ``plan.json``: the stage specs and inputs of the run; a relaunch with different ones is refused (a ConfigError
   that says to use a fresh output folder), so stale intermediate files are never mixed into a new run;
-- ``NN-<stage>/``: one folder per stage with its passes' files and markers (see ``tasks.run_pieces``), its rewritten
+- ``NN-<stage>/``: one folder per stage with its passes' files and markers (see ``tasks.Pieces``), its rewritten
   documents (``documents/``, the next stage's input) and ``stats.json``, written last, which marks the stage done;
 - ``done.json``: the final stats, written after the documents are published. A rerun into a finished folder returns
   them and does nothing else.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from refinedweb.data.dedup.corpus import JsonlZstWriter, base_name, check_inputs, read_documents
 from refinedweb.data.dedup.stage import DedupStage, KeyedStage, StageContext, keeper_id
-from refinedweb.data.dedup.tasks import run_pieces
+from refinedweb.data.dedup.tasks import Pieces
 from refinedweb.errors import ConfigError
 from refinedweb.io import atomic_write_text, expand_inputs
 from refinedweb.stats import StepStats, merge_step_lists
@@ -50,12 +50,13 @@ def run_dedup(
     names = [base_name(p) for p in paths]
     current = list(paths)
     all_stats = []
-    for number, stage in enumerate(stages):
-        stage_dir = state / f"{number:02d}-{stage.name}"
-        ctx = StageContext(current, names, stage_dir, max(1, workers))
-        all_stats.append(_run_stage(stage, ctx, output_dir / "rejects" / stage.name if rejects else None,
-                                    first=number == 0))
-        current = [str(stage_dir / "documents" / f"{name}.jsonl.zst") for name in names]
+    with Pieces(workers) as pieces:
+        for number, stage in enumerate(stages):
+            stage_dir = state / f"{number:02d}-{stage.name}"
+            ctx = StageContext(current, names, stage_dir, pieces)
+            all_stats.append(_run_stage(stage, ctx, output_dir / "rejects" / stage.name if rejects else None,
+                                        first=number == 0))
+            current = [str(stage_dir / "documents" / f"{name}.jsonl.zst") for name in names]
     for name, path in zip(names, current):
         _publish(Path(path), output_dir / "documents" / f"{name}.jsonl.zst")
     atomic_write_text(done, json.dumps(all_stats, indent=1))
@@ -83,8 +84,8 @@ def _run_stage(stage: DedupStage, ctx: StageContext, rejects_dir: Path | None, f
     start = time.perf_counter()
     counters = stage.find(ctx)
     apply = _Apply(stage, ctx, rejects_dir, count_invalid=first)
-    results = run_pieces(apply, list(range(len(ctx.inputs))), ctx.stage_dir / "documents" / "markers",
-                         ctx.names, ctx.workers)
+    results = ctx.pieces.run(apply, list(range(len(ctx.inputs))), ctx.stage_dir / "documents" / "markers",
+                         ctx.names)
     merged = merge_step_lists([[r] for r in results])[0]
     stats = StepStats.from_dict(merged)
     stats.seconds = time.perf_counter() - start
@@ -107,7 +108,7 @@ class _Apply:
         invalid: Counter = Counter()
         ids: dict[int, list[str]] = {}
         out = JsonlZstWriter(self.ctx.stage_dir / "documents" / f"{name}.jsonl.zst")
-        sink = JsonlZstWriter(self.rejects_dir / f"{name}.jsonl.zst") if self.rejects_dir else None
+        sink = JsonlZstWriter(self.rejects_dir / f"{name}.jsonl.zst", durable=True) if self.rejects_dir else None
         with out, (sink or _Null()):
             for index, doc in enumerate(read_documents(self.ctx.inputs[unit], lambda reason: invalid.update([reason]))):
                 stats.total += 1
@@ -143,4 +144,6 @@ def _publish(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.copyfile(source, tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
     os.replace(tmp, target)

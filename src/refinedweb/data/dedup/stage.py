@@ -23,21 +23,21 @@ import numpy as np
 from refinedweb.config import Config
 from refinedweb.data.dedup.buckets import load_shard, save_array, star_edges, write_unit_records
 from refinedweb.data.dedup.corpus import INDEX_BITS, make_ref, read_documents
-from refinedweb.data.dedup.tasks import run_pieces
+from refinedweb.data.dedup.tasks import Pieces, state_write
 from refinedweb.document import Document
-from refinedweb.io import atomic_write_text
 
 Decider = Callable[[int, Document], "tuple[str, int | None] | None"]
 
 
 @dataclasses.dataclass
 class StageContext:
-    """What a stage may look at: its input files (one unit each, in ref order), its own folder, the workers."""
+    """What a stage may look at: its input files (one unit each, in ref order), its own folder, and the runner of
+    its resumable pieces."""
 
     inputs: list[str]
     names: list[str]
     stage_dir: Path
-    workers: int
+    pieces: Pieces
 
 
 class DedupStage:
@@ -80,17 +80,18 @@ class KeyedStage(DedupStage):
 
     def find(self, ctx: StageContext) -> dict:
         keys_dir = ctx.stage_dir / "keys"
-        unit_results = run_pieces(_KeyPass(self, ctx), list(range(len(ctx.inputs))), keys_dir / "markers",
-                                  ctx.names, ctx.workers)
+        unit_results = ctx.pieces.run(_KeyPass(self, ctx), list(range(len(ctx.inputs))), keys_dir / "markers",
+                                  ctx.names)
         records = sum(r["records"] for r in unit_results)
         shards = max(1, -(-records // self.config.records_per_shard))
         key_files = [keys_dir / f"{name}.npy" for name in ctx.names]
         group = _GroupPass(key_files, ctx.stage_dir / "edges", shards)
-        run_pieces(group, list(range(shards)), ctx.stage_dir / "edges" / "markers",
-                   [f"s{j}" for j in range(shards)], ctx.workers)
+        ctx.pieces.run(group, list(range(shards)), ctx.stage_dir / "edges" / "markers",
+                   [f"s{j}" for j in range(shards)])
         edge_files = [ctx.stage_dir / "edges" / f"s{j}.npy" for j in range(shards)]
         removal_files, counters = self.resolve(ctx, edge_files)
-        atomic_write_text(ctx.stage_dir / "removals.json", json.dumps([str(p) for p in removal_files]))
+        with state_write(ctx.stage_dir / "removals.json") as handle:
+            handle.write(json.dumps([str(p) for p in removal_files]).encode("utf-8"))
         counters.update({"records": records, "shards": shards})
         for result in unit_results:
             for key, value in result.get("counters", {}).items():
@@ -136,7 +137,8 @@ class _KeyPass:
         all_keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
         all_refs = np.concatenate(refs) if refs else np.empty(0, dtype=np.uint64)
         directory = self.ctx.stage_dir / "keys"
-        atomic_write_text(directory / f"{self.ctx.names[unit]}.ids.json", json.dumps(ids, ensure_ascii=False))
+        with state_write(directory / f"{self.ctx.names[unit]}.ids.json") as handle:
+            handle.write(json.dumps(ids, ensure_ascii=False).encode("utf-8"))
         write_unit_records(directory / f"{self.ctx.names[unit]}.npy", all_keys, all_refs)
         return {"records": int(len(all_keys)), "counters": counters}
 

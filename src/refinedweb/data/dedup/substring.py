@@ -36,7 +36,6 @@ from refinedweb.data.dedup.buckets import save_array
 from refinedweb.data.dedup.corpus import read_documents
 from refinedweb.data.dedup.shingles import runs, span_hashes, splitmix
 from refinedweb.data.dedup.stage import DedupStage, Decider, StageContext
-from refinedweb.data.dedup.tasks import run_pieces
 from refinedweb.document import Document
 from refinedweb.errors import MissingDependencyError
 
@@ -84,11 +83,10 @@ class SubstringDedup(DedupStage):
         except ImportError:
             raise MissingDependencyError("pydivsufsort", "dedup") from None
         tokens_dir = ctx.stage_dir / "tokens"
-        sizes = run_pieces(_TokenPass(ctx), list(range(len(ctx.inputs))), tokens_dir / "markers", ctx.names,
-                           ctx.workers)
+        sizes = ctx.pieces.run(_TokenPass(ctx), list(range(len(ctx.inputs))), tokens_dir / "markers", ctx.names)
         shards = _group_units([s["tokens"] for s in sizes], self.config.shard_tokens)
-        results = run_pieces(_SuffixPass(ctx, self.config.min_tokens), shards, ctx.stage_dir / "spans" / "markers",
-                             [f"s{i}" for i in range(len(shards))], ctx.workers)
+        results = ctx.pieces.run(_SuffixPass(ctx, self.config.min_tokens), shards, ctx.stage_dir / "spans" / "markers",
+                             [f"s{i}" for i in range(len(shards))])
         return {
             "shards": len(shards),
             "tokens": sum(s["tokens"] for s in sizes),
