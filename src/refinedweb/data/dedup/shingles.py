@@ -1,8 +1,8 @@
 """Word n-gram shingles and MinHash signatures, computed with numpy (no Python loop over words or hashes).
 
-Text normalisation (as in datatrove's ``simplify_text`` and text-dedup): lower case, every byte that is not an
-ASCII letter or digit and not part of a multi-byte UTF-8 character separates words, so punctuation and spacing
-changes do not change shingles. A word is hashed with a polynomial rolling hash over its bytes (prefix sums mod
+Text normalisation (as in datatrove's ``simplify_text`` and text-dedup): lower case, and every character that is
+not a letter, digit or mark separates words (a lookup table over code points), so punctuation, quote style and
+spacing changes do not change shingles. A word is hashed with a polynomial rolling hash over its code points (prefix sums mod
 2**64, so all words of a document are hashed at once); an n-gram combines its n word hashes the same way and is
 finished with the splitmix64 mixer. Documents shorter than n words give one shingle of all their words, so short
 documents still match their exact copies and do not all collapse onto one signature (text-dedup #77).
@@ -19,14 +19,11 @@ rows are hashed to one 64-bit key each.
 
 from __future__ import annotations
 
+import functools
 import math
+import unicodedata
 
 import numpy as np
-
-_WORD_BYTE = np.zeros(256, dtype=bool)
-_WORD_BYTE[ord("0") : ord("9") + 1] = True
-_WORD_BYTE[ord("a") : ord("z") + 1] = True
-_WORD_BYTE[0x80:] = True
 
 _P = np.uint64(0x100000001B3)  # odd, so invertible mod 2**64
 _P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
@@ -75,10 +72,23 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
+@functools.cache
+def _word_codepoints() -> np.ndarray:
+    """Which code points belong to words: ASCII letters and digits, and every non-ASCII character except
+    punctuation, symbols and spaces (Unicode categories P*, S*, Z*). Index 0x10000 stands for all characters
+    beyond the Basic Multilingual Plane (word characters). Built once, in about 40 ms."""
+    table = np.zeros(0x10001, dtype=bool)
+    for code in range(0x10000):
+        char = chr(code)
+        table[code] = char.isalnum() if code < 0x80 else unicodedata.category(char)[0] not in "PSZC"
+    table[0x10000] = True
+    return table
+
+
 def word_hashes(text: str) -> np.ndarray:
-    """64-bit hashes of the normalised words of ``text``, in order."""
-    data = np.frombuffer(text.lower().encode("utf-8", "replace"), dtype=np.uint8)
-    starts, ends = runs(_WORD_BYTE[data])
+    """64-bit hashes of the normalised words of ``text``, in order (computed on Unicode code points)."""
+    data = np.frombuffer(text.lower().encode("utf-32-le", "replace"), dtype=np.uint32)
+    starts, ends = runs(_word_codepoints()[np.minimum(data, 0x10000)])
     if len(starts) == 0:
         return np.empty(0, dtype=np.uint64)
     return span_hashes(data, starts, ends)
