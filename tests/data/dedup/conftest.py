@@ -1,4 +1,5 @@
-"""Shared fixtures for the dedup tests: real pages, and helpers to write inputs and read outputs."""
+"""Fixtures for the dedup tests: the real pages of aeb_pages.jsonl.gz, and ``helpers`` to write JSONL inputs and
+read JSONL.zst outputs (a fixture, because the suite imports test modules with --import-mode=importlib)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import gzip
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import zstandard
@@ -41,12 +43,7 @@ def output_bytes(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((out / "documents").glob("*.jsonl.zst"))}
 
 
-@pytest.fixture
-def helpers():
-    class Helpers:
-        write_jsonl = staticmethod(write_jsonl)
-        read_zst = staticmethod(read_zst)
-        read_output = staticmethod(read_output)
-        output_bytes = staticmethod(output_bytes)
-
-    return Helpers
+@pytest.fixture(scope="session")
+def helpers() -> SimpleNamespace:
+    return SimpleNamespace(write_jsonl=write_jsonl, read_zst=read_zst, read_output=read_output,
+                           output_bytes=output_bytes)

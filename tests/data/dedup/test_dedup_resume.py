@@ -12,14 +12,12 @@ import pytest
 import refinedweb
 from refinedweb.data.dedup import run_dedup
 
-from conftest import output_bytes, write_jsonl
-
 SPECS = [{"step": "exact"}, {"step": "minhash", "preset": "fineweb"}, {"step": "substring"}, {"step": "url"}]
 SRC = str(Path(refinedweb.__file__).resolve().parents[1])
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, pages):
+def corpus(tmp_path_factory, pages, helpers):
     root = tmp_path_factory.mktemp("corpus")
     paths = []
     for f in range(8):
@@ -28,10 +26,10 @@ def corpus(tmp_path_factory, pages):
             page = pages[(f * 7 + i) % len(pages)]  # every page appears several times across files
             text = page["text"] if i % 3 else page["text"] + f" (copy {f}-{i})"
             records.append({"id": f"{f}-{i}", "url": page["url"], "text": text})
-        paths.append(write_jsonl(root / f"part{f}.jsonl", records))
+        paths.append(helpers.write_jsonl(root / f"part{f}.jsonl", records))
     reference = root / "reference"
     run_dedup(SPECS, paths, reference, workers=1, rejects=True)
-    return paths, output_bytes(reference)
+    return paths, helpers.output_bytes(reference)
 
 
 @pytest.mark.parametrize("marker", [
@@ -40,7 +38,7 @@ def corpus(tmp_path_factory, pages):
     ".dedup/01-minhash/components/r0001/markers/p0.done.json",  # in the middle of clustering
     ".dedup/02-substring/documents/markers/part0.done.json",  # while documents are being rewritten
 ])
-def test_sigkill_then_relaunch_gives_identical_output(tmp_path, corpus, marker):
+def test_sigkill_then_relaunch_gives_identical_output(tmp_path, corpus, helpers, marker):
     paths, reference = corpus
     out = tmp_path / "out"
     script = (
@@ -57,4 +55,4 @@ def test_sigkill_then_relaunch_gives_identical_output(tmp_path, corpus, marker):
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert not (out / ".dedup" / "done.json").exists()
     run_dedup(SPECS, paths, out, workers=2, rejects=True)
-    assert output_bytes(out) == reference
+    assert helpers.output_bytes(out) == reference

@@ -115,7 +115,11 @@ class Sketcher:
     def __init__(self, num_hashes: int, seed: int = 1):
         self.num_hashes = num_hashes
         rounds = np.arange(2 * num_hashes, dtype=np.uint64)
-        self.round_keys = splitmix(rounds * _Q + np.uint64(seed))
+        # Per round, two multiply-shift hashes (Dietzfelbinger et al. 1997) of the already mixed shingle hash:
+        # one picks the bin, the other the value. Cheaper than a full mixer, and enough for uniform inputs.
+        rng = np.random.default_rng(seed)
+        self.mul = rng.integers(0, 1 << 63, size=(2, 2 * num_hashes), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self.add = rng.integers(0, 1 << 63, size=(2, 2 * num_hashes), dtype=np.uint64)
         self.round_tags = rounds << np.uint64(32)
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
@@ -131,12 +135,14 @@ class Sketcher:
         start = 0
         while start < 2 * k:
             stop = min(start + per_block, 2 * k)
-            h = splitmix(shingles[None, :] ^ self.round_keys[start:stop, None])  # (rounds, shingles)
+            x = shingles[None, :]
+            h = self.mul[0, start:stop, None] * x + self.add[0, start:stop, None]  # (rounds, shingles)
             bins = ((h >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)  # uniform in [0, k): first k rounds
             late = np.arange(start, stop) >= k
             if late.any():  # rounds k..2k-1 put every element into bin (round - k), so every bin gets filled
                 bins[late] = (np.arange(start, stop)[late] - k).astype(np.uint64)[:, None]
-            values = self.round_tags[start:stop, None] | (h & np.uint64(0xFFFFFFFF))
+            values = self.round_tags[start:stop, None] | (
+                (self.mul[1, start:stop, None] * x + self.add[1, start:stop, None]) >> np.uint64(32))
             np.minimum.at(out, bins.ravel().astype(np.intp), values.ravel())
             start = stop
             # A later round's values are larger than any value already in a bin, so once every bin holds one,
