@@ -101,17 +101,20 @@ def test_substring_drops_documents_that_lose_too_much(tmp_path, pages, helpers):
 def test_invalid_records_are_counted_not_silently_dropped(tmp_path, helpers):
     path = helpers.write_jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": "a"}, "not json", {"id": "2"}, "[1]"])
     stats = run_dedup([{"step": "exact"}, {"step": "url"}], [path], tmp_path / "out")
-    assert stats[0]["dropped"] == {"invalid_record": 3} and stats[0]["kept"] == 1
+    assert stats[0]["dropped"] == {"invalid_json": 2, "no_text": 1} and stats[0]["kept"] == 1
     assert stats[1]["total"] == 1
     for step in stats:
         assert step["kept"] + sum(step["dropped"].values()) == step["total"]
 
 
-def test_parquet_input_and_missing_ids(tmp_path, pages, helpers):
+def test_parquet_input_without_ids(tmp_path, pages, helpers):
     table = pa.table({"text": [pages[0]["text"], pages[0]["text"], pages[1]["text"]], "url": ["u1", "u2", "u3"]})
     pq.write_table(table, tmp_path / "part.parquet")
-    run_dedup([{"step": "exact"}], [str(tmp_path / "part.parquet")], tmp_path / "out")
-    assert ids(helpers.read_output(tmp_path / "out")) == {"part.jsonl.zst": ["part/0", "part/2"]}
+    run_dedup([{"step": "exact"}], [str(tmp_path / "part.parquet")], tmp_path / "out", rejects=True)
+    kept = helpers.read_output(tmp_path / "out")["part.jsonl.zst"]
+    assert [r["url"] for r in kept] == ["u1", "u3"]
+    rejected = helpers.read_zst(tmp_path / "out" / "rejects" / "exact" / "part.jsonl.zst")
+    assert rejected[0]["url"] == "u2" and rejected[0]["kept_id"] == kept[0]["id"]
 
 
 @pytest.mark.parametrize("specs,message", [

@@ -15,14 +15,14 @@ comparable and the output has one ``documents/<base>.jsonl.zst`` per input file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
-from collections import Counter
 from pathlib import Path
 
-from refinedweb.data.dedup.corpus import JsonlZstWriter, base_name, check_inputs, read_documents
+from refinedweb.data.dedup.corpus import base_name, check_inputs, open_writer, read_documents
 from refinedweb.data.dedup.stage import DedupStage, KeyedStage, StageContext, keeper_id
 from refinedweb.data.dedup.tasks import Pieces
 from refinedweb.errors import ConfigError
@@ -105,12 +105,12 @@ class _Apply:
         name = self.ctx.names[unit]
         decide = self.stage.decider(self.ctx, unit)
         stats = StepStats(self.stage.name)
-        invalid: Counter = Counter()
+        read = StepStats("read")
         ids: dict[int, list[str]] = {}
-        out = JsonlZstWriter(self.ctx.stage_dir / "documents" / f"{name}.jsonl.zst")
-        sink = JsonlZstWriter(self.rejects_dir / f"{name}.jsonl.zst", durable=True) if self.rejects_dir else None
-        with out, (sink or _Null()):
-            for index, doc in enumerate(read_documents(self.ctx.inputs[unit], lambda reason: invalid.update([reason]))):
+        out = open_writer(self.ctx.stage_dir / "documents" / f"{name}.jsonl.zst")
+        sink = open_writer(self.rejects_dir / f"{name}.jsonl.zst") if self.rejects_dir else None
+        with out, (sink or contextlib.nullcontext()):
+            for index, doc in enumerate(read_documents(self.ctx.inputs[unit], read)):
                 stats.total += 1
                 verdict = decide(index, doc)
                 if verdict is None:
@@ -124,19 +124,10 @@ class _Apply:
                     if keeper is not None and isinstance(self.stage, KeyedStage):
                         kept_id = keeper_id(self.ctx.stage_dir, self.ctx.names, keeper, ids)
                     sink.write(dict(doc.to_record(), step=self.stage.name, reason=reason, kept_id=kept_id))
-        if self.count_invalid:
-            for reason, n in invalid.items():
-                stats.total += n
-                stats.drop(reason, n)
+        if self.count_invalid:  # records the reader skipped count as dropped by the first stage
+            stats.total += sum(read.dropped.values())
+            stats.dropped.update(read.dropped)
         return stats.to_dict()
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return None
 
 
 def _publish(source: Path, target: Path) -> None:
