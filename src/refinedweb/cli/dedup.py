@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from refinedweb.errors import ConfigError, FatalError
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         steps = run_dedup(specs, args.inputs, output, workers=args.workers, rejects=args.rejects)
     except FatalError as exc:
-        print(f"refinedweb dedup: {exc}")
+        print(f"refinedweb dedup: {exc}", file=sys.stderr)
         return 1
     dump_yaml({"dedup": specs}, output / "run_config.yaml")
     atomic_write_text(output / "stats.json", json.dumps({"steps": steps}, indent=1))

@@ -1,3 +1,4 @@
+import gzip
 import json
 
 import pyarrow as pa
@@ -158,3 +159,14 @@ def test_cli_writes_documents_and_stats(tmp_path, pages, helpers, capsys):
     assert steps[0]["dropped"] == {"exact_duplicate": 1}
     assert (tmp_path / "out" / "rejects" / "exact" / "in.jsonl.zst").exists()
     assert main(["dedup", path, "--output", str(tmp_path / "o2"), "--workers", "0"]) == 2
+
+
+def test_unreadable_file_fails_with_its_name_and_others_finish(tmp_path, pages, helpers, capsys):
+    good = helpers.write_jsonl(tmp_path / "in" / "good.jsonl", [pages[0], pages[1]])
+    raw = gzip.compress(b"".join(json.dumps(p).encode() + b"\n" for p in pages[:20]))
+    (tmp_path / "in" / "broken.jsonl.gz").write_bytes(raw[: len(raw) // 2])  # truncated
+    assert main(["dedup", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--method", "exact"]) == 1
+    err = capsys.readouterr().err
+    assert "broken" in err
+    assert (tmp_path / "out" / ".dedup" / "00-exact" / "keys" / "markers" / "good.done.json").exists()
+    assert good

@@ -37,7 +37,7 @@ from refinedweb.data.dedup.corpus import read_documents
 from refinedweb.data.dedup.shingles import runs, span_hashes, splitmix
 from refinedweb.data.dedup.stage import DedupStage, Decider, StageContext
 from refinedweb.document import Document
-from refinedweb.errors import MissingDependencyError
+from refinedweb.errors import ConfigError
 
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[[9, 10, 11, 12, 13, 32]] = True
@@ -81,7 +81,8 @@ class SubstringDedup(DedupStage):
         try:
             import pydivsufsort  # noqa: F401  (fail before any work, not in a worker)
         except ImportError:
-            raise MissingDependencyError("pydivsufsort", "dedup") from None
+            raise ConfigError("substring dedup needs pydivsufsort, a dependency of refinedweb: "
+                              "run `pip install pydivsufsort`") from None
         tokens_dir = ctx.stage_dir / "tokens"
         sizes = ctx.pieces.run(_TokenPass(ctx), list(range(len(ctx.inputs))), tokens_dir / "markers", ctx.names)
         shards = _group_units([s["tokens"] for s in sizes], self.config.shard_tokens)

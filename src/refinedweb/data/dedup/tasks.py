@@ -69,7 +69,8 @@ def _collect(outcomes, todo, markers, names, failures) -> None:
 
 
 class _Guard:
-    """Turn an exception in a worker into a reported failure, so one bad piece does not hide the others."""
+    """Turn an exception in a piece into a reported failure, so one bad piece (an unreadable file) does not hide
+    the others; the run then stops with every failure listed, and a relaunch retries only the failed pieces."""
 
     def __init__(self, fn: Callable[[Any], Any]):
         self.fn = fn
@@ -77,8 +78,8 @@ class _Guard:
     def __call__(self, item: Any) -> tuple[bool, Any]:
         try:
             return True, self.fn(item)
-        except FatalError as exc:
-            return False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - reported with its type, never swallowed
+            return False, f"{type(exc).__name__}: {exc}"
 
 
 @contextmanager
