@@ -27,7 +27,6 @@ put the inputs that are most likely to share text (the same crawl, the same site
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
@@ -181,8 +180,13 @@ class _SuffixPass:
         if len(stream):
             sa = pydivsufsort.divsufsort(stream)
             lpf = pydivsufsort.longest_previous_factor(stream, sa, pydivsufsort.kasai(stream, sa))
-            for start in np.flatnonzero(lpf >= self.min_tokens).tolist():
-                removed[start : start + int(lpf[start])] = True
+            starts = np.flatnonzero(lpf >= self.min_tokens)
+            # Union of the spans [start, start + lpf) in linear time (a repeated region of length L has about L
+            # starts, so marking span by span would cost L**2): +1 at each start, -1 at each end, covered where > 0.
+            depth = np.zeros(len(stream) + 1, dtype=np.int64)
+            np.add.at(depth, starts, 1)
+            np.add.at(depth, starts + lpf[starts].astype(np.int64), -1)
+            removed = np.cumsum(depth[:-1]) > 0
         per_unit: dict[int, list[tuple[int, int, int]]] = {unit: [] for unit in units}
         for unit, doc, start, length in owners:
             # separators are unique, so no repeat (and no removed span) reaches across a document boundary
