@@ -42,11 +42,12 @@ def write_shard(path: Path, docs: list[list[int]], eos_id: int, tokenizer_sha: s
 
 
 def build_shards(root: Path) -> Path:
-    """root/{tokenizer.json, train/*.bin|idx|json (2 shards), val/*.bin|idx|json}; returns root."""
+    """root/{tokenizer/tokenizer.json, train/*.bin|idx|json (2 shards), val/*.bin|idx|json}, the layout of
+    `refinedweb tokenize` output; returns root."""
     tok = byte_tokenizer()
-    root.mkdir(parents=True, exist_ok=True)
-    tok.save(str(root / "tokenizer.json"))
-    sha = hashlib.sha256((root / "tokenizer.json").read_bytes()).hexdigest()
+    (root / "tokenizer").mkdir(parents=True)
+    tok.save(str(root / "tokenizer" / "tokenizer.json"))
+    sha = hashlib.sha256((root / "tokenizer" / "tokenizer.json").read_bytes()).hexdigest()
     eos_id = tok.token_to_id(EOS)
     text = (DATA / "shakespeare.txt").read_text(encoding="utf-8")
     docs = [tok.encode(speech).ids for speech in text.split("\n\n") if speech.strip()]

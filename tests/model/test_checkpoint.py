@@ -47,7 +47,7 @@ def test_tied_head_is_stored_once(tmp_path):
 
 def test_tokenizer_files_load_in_transformers(tmp_path, shards):
     cfg = preset("tiny", vocab_size=320)
-    save_model(GPT(cfg).state_dict(), cfg, tmp_path, tokenizer=shards / "tokenizer.json", eos_token_id=256)
+    save_model(GPT(cfg).state_dict(), cfg, tmp_path, tokenizer=shards / "tokenizer", eos_token_id=256)
     tok = transformers.AutoTokenizer.from_pretrained(tmp_path)
     ids = tok("To be, or not to be")["input_ids"]
     assert tok.decode(ids) == "To be, or not to be"

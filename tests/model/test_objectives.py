@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from refinedweb.model.config import preset
-from refinedweb.model.data import open_loader
+from refinedweb.data.tokenize.loader import ShardLoader
 from refinedweb.model.distributed import World
 from refinedweb.model.gpt import IGNORE_INDEX
 from refinedweb.model.objectives import MaskedLM, MLMConfig
@@ -21,7 +21,7 @@ def objective(seed=0, **mlm):
 
 
 def real_batch(shards, batch_size=64, seq_len=128):
-    return next(iter(open_loader(shards / "train", batch_size, seq_len)))
+    return next(ShardLoader(shards / "train", batch_size, seq_len))
 
 
 def test_bert_masking_80_10_10(shards):

@@ -81,9 +81,9 @@ def test_time_limit_stops_early_and_saves(shards, tmp_path):
 
 @pytest.mark.parametrize("split", [[8], [4, 4], [1] * 8])
 def test_gradient_accumulation_matches_one_big_batch(shards, split):
-    from refinedweb.model.data import open_loader
+    from refinedweb.data.tokenize.loader import ShardLoader
 
-    batch = next(iter(open_loader(shards / "train", 8, 32)))
+    batch = next(ShardLoader(shards / "train", 8, 32))
     objective = CausalLM(preset("tiny", vocab_size=320), torch.device("cpu"), None, None)
 
     def grads(sizes):
@@ -125,6 +125,16 @@ def test_tokens_outside_the_vocabulary_are_a_clear_error(shards, tmp_path):
     config = small_run(data, tmp_path / "run", preset=None, model=small, max_steps=2)
     with pytest.raises(ConfigError, match="outside the vocabulary"):
         pretrain(config)
+
+
+def test_a_tokenizer_other_than_the_shards_one_is_refused(shards, tmp_path):
+    from tokenizers import Tokenizer
+
+    other = Tokenizer.from_file(str(shards / "tokenizer" / "tokenizer.json"))
+    other.add_special_tokens(["<|pad|>"])
+    other.save(str(tmp_path / "other.json"))
+    with pytest.raises(ConfigError, match="not the one the shards were written with"):
+        pretrain(small_run(shards, tmp_path / "run", tokenizer=str(tmp_path / "other.json")))
 
 
 def test_missing_split_and_bad_settings_are_config_errors(shards, tmp_path):

@@ -38,8 +38,9 @@ class CausalLM:
 
     weights = {"lm": 1.0}
 
-    def __init__(self, cfg: GPTConfig, device: torch.device, tokenizer: str | None, eos_id: int | None):
-        self.cfg, self.device, self.tokenizer, self.eos_id = cfg, device, tokenizer, eos_id
+    def __init__(self, cfg: GPTConfig, device: torch.device, tokenizer: str | None, eos_id: int | None = None):
+        self.cfg, self.device, self.tokenizer = cfg, device, tokenizer
+        self.eos_id = eos_id  # written to config.json as bos/eos; the trainer sets it from the shards
 
     def build_model(self) -> nn.Module:
         return GPT(self.cfg)

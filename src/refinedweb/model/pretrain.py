@@ -117,12 +117,15 @@ def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
 
 
 def find_tokenizer(config: PretrainConfig) -> str | None:
+    """``config.tokenizer``, else the copy `refinedweb tokenize` leaves in ``DATA/tokenizer/``, else None."""
     if config.tokenizer:
         if not Path(config.tokenizer).exists():
             raise ConfigError(f"tokenizer {config.tokenizer} does not exist; pass tokenizer.json or its folder")
         return config.tokenizer
-    candidate = Path(config.data) / "tokenizer.json"
-    return str(candidate) if candidate.is_file() else None
+    for candidate in (Path(config.data) / "tokenizer" / "tokenizer.json", Path(config.data) / "tokenizer.json"):
+        if candidate.is_file():
+            return str(candidate.parent if candidate.parent.name == "tokenizer" else candidate)
+    return None
 
 
 def resolve_model(config: PretrainConfig, base_vocab: int | None, extra_tokens: int = 0) -> GPTConfig:
@@ -142,7 +145,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
 
     from refinedweb.model import distributed as dist_utils
     from refinedweb.model.checkpoint import latest_checkpoint, load_trainer_state, save_trainer_state
-    from refinedweb.model.data import open_loader, read_split
+    from refinedweb.data.tokenize.loader import ShardLoader
     from refinedweb.model.hardware import detect_peak_flops
     from refinedweb.model.objectives import CausalLM, MaskedLM
 
@@ -152,14 +155,14 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     world = dist_utils.setup(config.device)
     device = world.device
     output = Path(config.output)
-    train_set = read_split(config.data, "train")
-    val_set = read_split(config.data, "val") if config.eval_interval else None
-
+    train_dir, val_dir = Path(config.data) / "train", Path(config.data) / "val"
+    if not train_dir.is_dir():
+        raise ConfigError(f"{config.data} has no train/ folder; pass the output folder of `refinedweb tokenize`")
     tokenizer = find_tokenizer(config)
     base_vocab = _tokenizer_vocab(tokenizer)
     if config.objective == "clm":
         cfg = resolve_model(config, base_vocab)
-        objective: Any = CausalLM(cfg, device, tokenizer, train_set.eos_id)
+        objective: Any = CausalLM(cfg, device, tokenizer, eos_id=None)
     else:
         cfg = resolve_model(config, base_vocab, extra_tokens=4)
         base = base_vocab if base_vocab is not None else cfg.vocab_size - 4
@@ -196,7 +199,13 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, config.warmup_steps, config.max_steps, config.min_lr_ratio)
     )
-    loader = open_loader(train_set.path, config.batch_size, seq_len, world.rank, world.world_size, config.seed)
+    loader = ShardLoader(train_dir, config.batch_size, seq_len, world.rank, world.world_size, config.seed)
+    if tokenizer is not None:
+        _check_tokenizer(tokenizer, loader.tokenizer_sha256)
+    objective.eos_id = loader.eos_id
+    val_loader_args = (val_dir, config.batch_size, seq_len, world.rank, world.world_size, config.seed)
+    if config.eval_interval:
+        ShardLoader(*val_loader_args)  # fail now, not at the first evaluation, when val/ is missing or empty
     step = 0
     if resume_from is not None:
         state = load_trainer_state(resume_from)
@@ -215,7 +224,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     device_name, peak = detect_peak_flops(str(device))
     peak = config.peak_flops or peak
     flops_per_token = objective.flops_per_token(model, seq_len)
-    batches = _batches(loader)
+    batches = iter(loader)  # endless: the loader goes on into the next epoch by itself
 
     def run_step() -> tuple[torch.Tensor, torch.Tensor | None]:
         micro = []
@@ -223,7 +232,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
             batch = next(batches)
             if int(batch.max()) >= vocab_limit:
                 raise ConfigError(
-                    f"token id {int(batch.max())} in {train_set.path} is outside the vocabulary ({vocab_limit}); "
+                    f"token id {int(batch.max())} in {train_dir} is outside the vocabulary ({vocab_limit}); "
                     "pass the tokenizer the shards were made with (`tokenizer`) or a larger model.vocab_size"
                 )
             micro.append(objective.prepare(batch))
@@ -238,15 +247,13 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         return step_loss, grad_norm
 
     def evaluate() -> float:
-        val_loader = open_loader(val_set.path, config.batch_size, seq_len, world.rank, world.world_size, config.seed)
+        val_loader = ShardLoader(*val_loader_args)
         val_rng = _rng_state()  # evaluation must not move the training RNG streams
         obj_state = objective.state_dict()
         sums = torch.zeros(2, dtype=torch.float64, device=device)
         runnable.eval()
         with torch.no_grad():
-            for i, batch in enumerate(val_loader):
-                if i >= config.eval_batches:
-                    break
+            for _, batch in zip(range(config.eval_batches), val_loader):
                 inputs = objective.prepare(batch)
                 with autocast():
                     term = next(iter(objective.weights))  # the token loss: lm or mlm
@@ -306,7 +313,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
                 _emit(metrics, record, config.verbose and world.is_main)
                 window_start, window_steps = time.perf_counter(), 0
             paused = time.perf_counter()  # evaluation and saving do not count against tokens/s
-            if val_set is not None and (step % config.eval_interval == 0 or last):
+            if config.eval_interval and (step % config.eval_interval == 0 or last):
                 val_loss = evaluate()
                 _emit(metrics, {"step": step, "val_loss": round(val_loss, 6)}, config.verbose and world.is_main)
             if (config.save_interval and step % config.save_interval == 0) or last:
@@ -361,24 +368,30 @@ def accumulate_gradients(objective, model, micro: list[dict], world, autocast, n
     return all_reduce_sum(step_loss, world)
 
 
+def _tokenizer_json(tokenizer: str) -> Path:
+    path = Path(tokenizer)
+    return path / "tokenizer.json" if path.is_dir() else path
+
+
 def _tokenizer_vocab(tokenizer: str | None) -> int | None:
     if tokenizer is None:
         return None
     from tokenizers import Tokenizer
 
-    path = Path(tokenizer)
-    return Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path)).get_vocab_size()
+    return Tokenizer.from_file(str(_tokenizer_json(tokenizer))).get_vocab_size()
 
 
-def _batches(loader):
-    """Endless batches: a loader iterates one epoch at a time; start the next when one ends."""
-    while True:
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch
-        if empty:
-            raise ConfigError("the training loader yielded no batch; the train split is too small for one batch")
+def _check_tokenizer(tokenizer: str, shards_sha256: str) -> None:
+    """Refuse a tokenizer other than the one the shards were written with (its ids would mean other text)."""
+    import hashlib
+
+    path = _tokenizer_json(tokenizer)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if sha != shards_sha256:
+        raise ConfigError(
+            f"tokenizer {path} (sha256 {sha[:12]}) is not the one the shards were written with "
+            f"(tokenizer_sha256 {shards_sha256[:12]}); pass the tokenizer folder that `refinedweb tokenize` used"
+        )
 
 
 def _out_of_time(config: PretrainConfig, started: float, world) -> bool:
