@@ -10,7 +10,7 @@ from refinedweb.errors import ConfigError
 from refinedweb.model.config import preset
 from refinedweb.model.distributed import World
 from refinedweb.model.objectives import CausalLM
-from refinedweb.model.pretrain import PretrainConfig, accumulate_gradients, lr_factor, pretrain
+from refinedweb.model.pretrain import PretrainConfig, accumulate_gradients, demo_config, lr_factor, pretrain
 
 
 def small_run(shards, output, **overrides) -> PretrainConfig:
@@ -70,6 +70,12 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(shards, tmp_path):
     a = torch.load(full / "checkpoints" / "step-00000008" / "trainer_state.pt", weights_only=False)
     b = torch.load(resumed / "checkpoints" / "step-00000008" / "trainer_state.pt", weights_only=False)
     assert a["loader"] == b["loader"] and a["scheduler"] == b["scheduler"]
+
+
+def test_demo_config_is_valid():
+    config = demo_config("shards", "out", seconds=5)
+    config.validate()
+    assert config.preset == "tiny" and config.device == "cpu" and config.time_limit_s == 5
 
 
 def test_time_limit_stops_early_and_saves(shards, tmp_path):

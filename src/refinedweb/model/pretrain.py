@@ -108,6 +108,15 @@ class PretrainResult:
         return self.losses[-1]
 
 
+def demo_config(data: str, output: str, seconds: float = 60.0) -> PretrainConfig:
+    """The tiny decoder for about ``seconds`` on a CPU (the end-to-end demo): loss falls from ~ln(V) visibly."""
+    return PretrainConfig(
+        data=data, output=output, preset="tiny", device="cpu", max_steps=300, time_limit_s=seconds, lr=3e-3,
+        warmup_steps=20, batch_size=8, seq_len=128, log_interval=20, eval_interval=100, eval_batches=10,
+        save_interval=None, verbose=False,
+    )
+
+
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
     """Multiplier of the peak lr before optimizer step ``step`` (0-based): linear warmup, then cosine to ``floor``."""
     if step < warmup:
