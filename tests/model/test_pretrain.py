@@ -154,3 +154,15 @@ def test_missing_split_and_bad_settings_are_config_errors(shards, tmp_path):
         small_run(shards, tmp_path / "run", preset="huge")
     with pytest.raises(ConfigError, match="unknown key"):
         small_run(shards, tmp_path / "run", learning_rate=1.0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_bf16_compiled_run_reports_mfu(shards, tmp_path):
+    result = pretrain(small_run(shards, tmp_path / "run", device="cuda", max_steps=30, batch_size=16, seq_len=128,
+                                peak_flops=None))
+    assert sum(result.losses[-3:]) / 3 <= 0.85 * result.first_loss
+    record = [r for r in read_metrics(tmp_path / "run") if "loss" in r][-1]
+    assert record["device"] != "cpu"
+    if record["mfu"] is not None:  # a GPU in the peak table
+        assert 0 < record["mfu"] < 1
