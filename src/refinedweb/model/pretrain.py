@@ -193,6 +193,8 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     wrapped = dist_utils.wrap(model, world, strategy)
     use_compile = config.compile if config.compile is not None else device.type == "cuda"
     runnable = torch.compile(wrapped) if use_compile else wrapped
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32 for the float32 matmuls that autocast leaves
     bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
     autocast = (
         (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
