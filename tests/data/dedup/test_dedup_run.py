@@ -170,3 +170,24 @@ def test_unreadable_file_fails_with_its_name_and_others_finish(tmp_path, pages, 
     assert "broken" in err
     assert (tmp_path / "out" / ".dedup" / "00-exact" / "keys" / "markers" / "good.done.json").exists()
     assert good
+
+
+def test_pipeline_configs_validate_their_dedup_list(tmp_path):
+    from refinedweb.data.pipeline import load_pipeline
+
+    good = tmp_path / "good.yaml"
+    good.write_text("name: t\nsteps: []\ndedup:\n  - {step: exact}\n  - {step: minhash, preset: refinedweb}\n"
+                    "  - {step: substring, min_tokens: 50}\n  - {step: url}\n")
+    assert [s["step"] for s in load_pipeline(None, str(good), []).dedup] == ["exact", "minhash", "substring", "url"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nsteps: []\ndedup:\n  - {step: minhash, bands: -1}\n")
+    with pytest.raises(ConfigError, match="bands"):
+        load_pipeline(None, str(bad), [])
+
+
+def test_cli_refinedweb_preset_runs_its_three_stages(tmp_path, pages, helpers):
+    path = helpers.write_jsonl(tmp_path / "in.jsonl", [dict(p, id=str(i)) for i, p in enumerate(pages[:4])])
+    assert main(["dedup", path, "--output", str(tmp_path / "out"), "--preset", "refinedweb"]) == 0
+    steps = json.loads((tmp_path / "out" / "stats.json").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["minhash", "substring", "url"]
+    assert all(s["kept"] == 4 for s in steps)
