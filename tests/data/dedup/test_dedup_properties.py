@@ -45,7 +45,7 @@ def split(items, parts):
     return [items[i::parts] for i in range(parts)]
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(docs, st.integers(1, 3))
 def test_never_adds_and_is_idempotent(helpers, rows, parts):
     tmp = Path(tempfile.mkdtemp())
@@ -63,7 +63,7 @@ def test_never_adds_and_is_idempotent(helpers, rows, parts):
         shutil.rmtree(tmp)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(docs, st.permutations([0, 1, 2]))
 def test_output_is_independent_of_input_order_and_workers(helpers, rows, order):
     tmp = Path(tempfile.mkdtemp())
