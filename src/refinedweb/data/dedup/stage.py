@@ -154,9 +154,15 @@ class _GroupPass:
 
 
 def keeper_id(stage_dir: Path, names: list[str], keeper: int, cache: dict[int, list[str]]) -> str:
-    """The id of the document ``keeper`` (a ref), read from the per-unit id lists of the key pass."""
+    """The id of the document ``keeper`` (a ref), read from the per-unit id lists of the key pass. ``cache`` keeps
+    the lists of the last few units only, so writing rejects never holds the ids of the whole corpus."""
     unit = keeper >> INDEX_BITS
     if unit not in cache:
+        if len(cache) >= _ID_CACHE_UNITS:
+            del cache[next(iter(cache))]  # the oldest entry (dicts keep insertion order)
         path = stage_dir / "keys" / f"{names[unit]}.ids.json"
         cache[unit] = json.loads(path.read_text(encoding="utf-8"))
     return cache[unit][keeper & ((1 << INDEX_BITS) - 1)]
+
+
+_ID_CACHE_UNITS = 8
