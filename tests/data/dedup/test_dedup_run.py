@@ -191,3 +191,19 @@ def test_cli_refinedweb_preset_runs_its_three_stages(tmp_path, pages, helpers):
     steps = json.loads((tmp_path / "out" / "stats.json").read_text())["steps"]
     assert [s["name"] for s in steps] == ["minhash", "substring", "url"]
     assert all(s["kept"] == 4 for s in steps)
+
+
+def test_substring_across_shards_matches_one_shard(tmp_path, pages, helpers):
+    paragraph = " ".join(pages[30]["text"].split()[:80])
+    paths = []
+    for f in range(3):
+        docs = [{"id": f"{f}-{i}", "text": pages[3 * f + i]["text"]} for i in range(3)]
+        docs.append({"id": f"{f}-p", "text": f"{pages[20 + f]['text']}\n\n{paragraph}"})
+        paths.append(helpers.write_jsonl(tmp_path / "in" / f"part{f}.jsonl", docs))
+    one = run_dedup([{"step": "substring"}], paths, tmp_path / "one")
+    many = run_dedup([{"step": "substring", "shard_tokens": 1000}], paths, tmp_path / "many")
+    assert one[0]["counters"]["shards"] == 1 and many[0]["counters"]["shards"] == 3
+    assert many[0]["counters"]["tokens_removed_across_shards"] == 2 * 80
+    assert helpers.output_bytes(tmp_path / "many") == helpers.output_bytes(tmp_path / "one")
+    texts = {r["id"]: r["text"] for rows in helpers.read_output(tmp_path / "many").values() for r in rows}
+    assert paragraph in texts["0-p"] and paragraph not in texts["1-p"] and paragraph not in texts["2-p"]
