@@ -81,13 +81,13 @@ class KeyedStage(DedupStage):
     def find(self, ctx: StageContext) -> dict:
         keys_dir = ctx.stage_dir / "keys"
         unit_results = ctx.pieces.run(_KeyPass(self, ctx), list(range(len(ctx.inputs))), keys_dir / "markers",
-                                  ctx.names)
+                                      ctx.names)
         records = sum(r["records"] for r in unit_results)
         shards = max(1, -(-records // self.config.records_per_shard))
         key_files = [keys_dir / f"{name}.npy" for name in ctx.names]
         group = _GroupPass(key_files, ctx.stage_dir / "edges", shards)
         ctx.pieces.run(group, list(range(shards)), ctx.stage_dir / "edges" / "markers",
-                   [f"s{j}" for j in range(shards)])
+                       [f"s{j}" for j in range(shards)])
         edge_files = [ctx.stage_dir / "edges" / f"s{j}.npy" for j in range(shards)]
         removal_files, counters = self.resolve(ctx, edge_files)
         with state_write(ctx.stage_dir / "removals.json") as handle:

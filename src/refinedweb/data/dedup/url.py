@@ -2,7 +2,8 @@
 
 Which copy stays: the one from the input file that sorts first, and within a file the earlier record. Name input
 files in crawl order (e.g. ``CC-MAIN-2023-06`` before ``CC-MAIN-2023-14``) and this is RefinedWeb's rule: "a list
-of URLs kept from each part is maintained, and those URLs are removed from later parts" (Penedo et al. 2023, as summarised in docs/reference/pipeline-anchors.md §1.2, stage 9).
+of URLs kept from each part is maintained, and those URLs are removed from later parts" (Penedo et al. 2023, as
+summarised in docs/reference/pipeline-anchors.md §1.2, stage 9).
 
 Normalisation (``normalise_url``), so that trivially different spellings of one page match:
 - the scheme is ignored (``http`` and ``https`` are the same page), the host is lower-cased, a leading ``www.`` and a
