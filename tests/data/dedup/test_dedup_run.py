@@ -207,3 +207,11 @@ def test_substring_across_shards_matches_one_shard(tmp_path, pages, helpers):
     assert helpers.output_bytes(tmp_path / "many") == helpers.output_bytes(tmp_path / "one")
     texts = {r["id"]: r["text"] for rows in helpers.read_output(tmp_path / "many").values() for r in rows}
     assert paragraph in texts["0-p"] and paragraph not in texts["1-p"] and paragraph not in texts["2-p"]
+
+
+def test_every_preset_dedup_list_is_valid():
+    from refinedweb.config import load_yaml
+    from refinedweb.data.pipeline import PRESETS, preset_path
+
+    for preset in PRESETS:
+        build_stages(load_yaml(preset_path(preset)).get("dedup") or [{"step": "exact"}])
