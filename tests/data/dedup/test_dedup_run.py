@@ -217,3 +217,11 @@ def test_every_preset_dedup_list_is_valid():
     assert any(lists)
     for specs in filter(None, lists):
         assert len(build_stages(specs)) == len(specs)
+
+
+def test_empty_inputs_give_empty_outputs(tmp_path, helpers):
+    specs = [{"step": "exact"}, {"step": "minhash"}, {"step": "substring"}, {"step": "url"}]
+    assert [s["total"] for s in run_dedup(specs, [], tmp_path / "none")] == [0, 0, 0, 0]
+    empty = helpers.write_jsonl(tmp_path / "empty.jsonl", [])
+    assert [s["kept"] for s in run_dedup(specs, [empty], tmp_path / "out")] == [0, 0, 0, 0]
+    assert helpers.read_output(tmp_path / "out") == {"empty.jsonl.zst": []}
