@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 import numpy as np
+import xxhash
 
 from refinedweb.config import Config
 from refinedweb.data.dedup.buckets import load_shard, save_array, star_edges, write_unit_records
@@ -70,9 +71,16 @@ class KeyedConfig(Config):
 class KeyedStage(DedupStage):
     """Documents that share a key are duplicates; the smallest ref of each group (or cluster) stays."""
 
-    def doc_keys(self, doc: Document) -> np.ndarray:
-        """uint64 keys of ``doc``; an empty array exempts it."""
+    def key_text(self, doc: Document) -> str:
+        """The text that identifies ``doc`` for a one-key method (its text, its normalised URL); "" exempts it."""
         raise NotImplementedError
+
+    def doc_keys(self, doc: Document) -> np.ndarray:
+        """uint64 keys of ``doc``; an empty array exempts it. By default the 64-bit xxh3 of ``key_text``."""
+        text = self.key_text(doc)
+        if not text:
+            return np.empty(0, dtype=np.uint64)
+        return np.array([xxhash.xxh3_64_intdigest(text.encode("utf-8"))], dtype=np.uint64)
 
     def resolve(self, ctx: StageContext, edge_files: list[Path]) -> tuple[list[Path], dict]:
         """Turn edge files into ``(member, keeper)`` files sorted by member; exact and URL edges are final."""

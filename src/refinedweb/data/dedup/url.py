@@ -16,11 +16,7 @@ Documents without a URL are exempt (counted as ``unkeyed``).
 
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import parse_qsl, urlencode, urlsplit
-
-import numpy as np
-import xxhash
 
 from refinedweb.data.dedup.stage import KeyedConfig, KeyedStage
 from refinedweb.document import Document
@@ -43,16 +39,9 @@ def normalise_url(url: str) -> str:
     return f"{host}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
-@dataclasses.dataclass
-class UrlConfig(KeyedConfig):
-    pass
-
-
 class UrlDedup(KeyedStage):
-    Config = UrlConfig
+    Config = KeyedConfig
     reason = "url_duplicate"
 
-    def doc_keys(self, doc: Document) -> np.ndarray:
-        if not doc.url.strip():
-            return np.empty(0, dtype=np.uint64)
-        return np.array([xxhash.xxh3_64_intdigest(normalise_url(doc.url).encode("utf-8"))], dtype=np.uint64)
+    def key_text(self, doc: Document) -> str:
+        return normalise_url(doc.url) if doc.url.strip() else ""
