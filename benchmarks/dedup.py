@@ -239,6 +239,40 @@ def memory_scaling(base: list[Path], root: Path, factors: list[int]) -> list[dic
     return rows
 
 
+def substring_memory(inputs: list[str], root: Path, shard_tokens: int) -> dict:
+    """Substring stage over the planted set (two files, so two shards at this ``shard_tokens``): seconds, tokens
+    removed within and across shards, peak traced memory per token of the suffix-array and cross-shard pieces."""
+    from refinedweb.data.dedup import run_dedup
+    from refinedweb.data.dedup import substring
+
+    peaks: dict[str, int] = {}
+    originals = {cls: cls.__call__ for cls in (substring._SuffixPass, substring._CrossShardPass)}
+
+    def measure(cls):
+        def wrapped(self, shard):
+            tracemalloc.reset_peak()
+            result = originals[cls](self, shard)
+            peaks[cls.__name__] = max(peaks.get(cls.__name__, 0), tracemalloc.get_traced_memory()[1])
+            return result
+
+        return wrapped
+
+    for cls in originals:
+        cls.__call__ = measure(cls)
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        stats = run_dedup([{"step": "substring", "shard_tokens": shard_tokens}], inputs, root, workers=1)
+    finally:
+        tracemalloc.stop()
+        for cls, call in originals.items():
+            cls.__call__ = call
+    counters = stats[0]["counters"]
+    per_shard = counters["tokens"] / counters["shards"]
+    return {"seconds_with_tracing": round(time.perf_counter() - start, 2), "dropped": stats[0]["dropped"],
+            **counters, "peak_bytes_per_token": {k: round(v / per_shard, 1) for k, v in peaks.items()}}
+
+
 def _pass_name(marker_dir: Path) -> str:
     parts = marker_dir.parts
     if "components" in parts:
@@ -275,6 +309,8 @@ def main() -> int:
             base = results["runs"]["datatrove 14x8"]["docs_per_s"]
             for name, run in results["runs"].items():
                 run["speed_vs_datatrove"] = round(run["docs_per_s"] / base, 2)
+        results["substring"] = substring_memory(inputs, root / "substring", 400_000)
+        print("substring", results["substring"], flush=True)
         factors = [int(f) for f in args.memory_factors.split(",") if f]
         results["memory"] = memory_scaling([Path(p) for p in inputs], root / "memory", factors)
         results["pairs_by_band"] = {label: sum(low <= p["jaccard"] < high for p in planted["pairs"])

@@ -37,6 +37,9 @@ from refinedweb.data.text import split_words
 from refinedweb.document import Document
 
 DEFAULT_INPUTS = "/work/shared/data/extraction/*.gold.jsonl.gz"
+# Real Common Crawl / Internet Archive records with their URLs (some adult sites among them): the gold sets' URLs
+# are all benign, so the URL filter is also compared on these.
+URL_INPUTS = "/work/shared/data/crawl/hplt/sample100_*.zst"
 
 
 def load_texts(pattern: str, limit: int | None) -> list[dict]:
@@ -46,8 +49,19 @@ def load_texts(pattern: str, limit: int | None) -> list[dict]:
             rows.extend({"id": f"{Path(path).name}:{i}", "url": r.get("url", ""), "text": r["text"]}
                         for i, r in enumerate(map(json.loads, f)) if r.get("text", "").strip())
     if limit and limit < len(rows):
-        stride = -(-len(rows) // limit)  # spread the sample over all sets, deterministically
-        rows = rows[::stride][:limit]
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]  # spread over all sets, deterministically
+    return rows
+
+
+def load_url_rows(pattern: str) -> list[dict]:
+    import zstandard
+
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path, "rb") as f:
+            lines = zstandard.ZstdDecompressor().stream_reader(f).read().decode("utf-8", "replace").splitlines()
+        rows.extend({"id": f"{Path(path).name}:{i}", "url": json.loads(line)["u"], "text": "x"}
+                    for i, line in enumerate(lines) if line.strip())
     return rows
 
 
@@ -95,39 +109,63 @@ def our_filters():
 FINEWEB_CHAIN = ("url_filter", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality", "pii")
 
 
-def run_ours(step, rows) -> tuple[float, set[str]]:
+def run_ours(step, rows) -> tuple[float, dict[str, str]]:
+    """Seconds, and the kept documents' (possibly rewritten) texts by id."""
     docs = [Document(r["id"], r["text"], r["url"]) for r in rows]
     start = time.perf_counter()
-    kept = {d.id for d in step(iter(docs))}
-    return time.perf_counter() - start, kept
+    kept = list(step(iter(docs)))
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
-def run_theirs(step, rows) -> tuple[float, set[str]]:
+def run_theirs(step, rows) -> tuple[float, dict[str, str]]:
     from datatrove.data import Document as DtDocument
 
     docs = [DtDocument(text=r["text"], id=r["id"], metadata={"url": r["url"]}) for r in rows]
-    kept = set()
+    kept = []
     start = time.perf_counter()
     for doc in docs:
         if hasattr(step, "filter"):
             result = step.filter(doc)
             if result is True or (isinstance(result, tuple) and result[0]):
-                kept.add(doc.id)
+                kept.append(doc)
         else:  # a formatter
             doc.text = step.format(doc.text)
-            kept.add(doc.id)
-    return time.perf_counter() - start, kept
+            kept.append(doc)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
-def run_chain(steps, runner, rows) -> tuple[float, set[str]]:
-    """The FineWeb filter chain (no extraction/langid), each stage on the previous stage's survivors."""
-    total = 0.0
-    current = copy.deepcopy(rows)
+def run_chain_ours(steps, rows) -> tuple[float, dict[str, str]]:
+    """The FineWeb filter chain (no extraction/langid) as our executors run it: one document at a time through the
+    chained step generators."""
+    docs = [Document(r["id"], r["text"], r["url"]) for r in rows]
+    stream = iter(docs)
     for name in FINEWEB_CHAIN:
-        seconds, kept = runner(steps[name], current)
-        total += seconds
-        current = [r for r in current if r["id"] in kept]
-    return total, {r["id"] for r in current}
+        stream = steps[name](stream)
+    start = time.perf_counter()
+    kept = list(stream)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
+
+
+def run_chain_theirs(steps, rows) -> tuple[float, dict[str, str]]:
+    """The same chain in datatrove, one document at a time through the filters (so its per-text word cache
+    serves consecutive filters, as in a datatrove pipeline)."""
+    from datatrove.data import Document as DtDocument
+
+    docs = [DtDocument(text=r["text"], id=r["id"], metadata={"url": r["url"]}) for r in rows]
+    kept = []
+    start = time.perf_counter()
+    for doc in docs:
+        for name in FINEWEB_CHAIN:
+            step = steps[name]
+            if hasattr(step, "filter"):
+                result = step.filter(doc)
+                if not (result is True or (isinstance(result, tuple) and result[0])):
+                    break
+            else:
+                doc.text = step.format(doc.text)
+        else:
+            kept.append(doc)
+    return time.perf_counter() - start, {d.id: d.text for d in kept}
 
 
 def agreement(ids: list[str], ours: set[str], theirs: set[str]) -> dict:
@@ -146,6 +184,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", default=DEFAULT_INPUTS)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--url-inputs", default=URL_INPUTS)
+    parser.add_argument("--only", nargs="*", help="run only these filters (names as in the table)")
     parser.add_argument("--json", default="benchmarks/filters.json")
     args = parser.parse_args(argv)
 
@@ -166,13 +206,22 @@ def main(argv=None) -> int:
     header = f"{'filter':<20}{'ours docs/s':>13}{'datatrove docs/s':>18}{'ratio':>8}{'agree':>8}  kept ours/theirs"
     print(header)
     print("-" * len(header))
+    wanted = set(args.only) if args.only else None
     for name in ours_steps:
-        ours_s, ours_kept = run_ours(ours_steps[name], copy.deepcopy(rows))
-        their_s, their_kept = run_theirs(theirs_steps[name], copy.deepcopy(rows))
-        results.append(_row(name, rows, ids, ours_s, ours_kept, their_s, their_kept))
-    ours_s, ours_kept = run_chain(ours_steps, run_ours, rows)
-    their_s, their_kept = run_chain(theirs_steps, run_theirs, rows)
-    results.append(_row("fineweb_chain", rows, ids, ours_s, ours_kept, their_s, their_kept))
+        if wanted is None or name in wanted:
+            ours_s, ours_kept = run_ours(ours_steps[name], copy.deepcopy(rows))
+            their_s, their_kept = run_theirs(theirs_steps[name], copy.deepcopy(rows))
+            results.append(_row(name, rows, ids, ours_s, ours_kept, their_s, their_kept))
+    url_rows = load_url_rows(args.url_inputs)
+    if url_rows and (wanted is None or "url_filter_cc_urls" in wanted):
+        ours_s, ours_kept = run_ours(ours_steps["url_filter"], url_rows)
+        their_s, their_kept = run_theirs(theirs_steps["url_filter"], url_rows)
+        results.append(_row("url_filter_cc_urls", url_rows, [r["id"] for r in url_rows], ours_s, ours_kept, their_s,
+                            their_kept))
+    if wanted is None or "fineweb_chain" in wanted:
+        ours_s, ours_kept = run_chain_ours(ours_steps, copy.deepcopy(rows))
+        their_s, their_kept = run_chain_theirs(theirs_steps, copy.deepcopy(rows))
+        results.append(_row("fineweb_chain", rows, ids, ours_s, ours_kept, their_s, their_kept))
 
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

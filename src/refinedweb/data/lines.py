@@ -1,4 +1,4 @@
-"""RefinedWeb's line-wise corrections (Penedo et al. 2023, arXiv 2306.01116, §G.2 / Macrodata Refinement stage 6).
+"""RefinedWeb's line-wise corrections (Penedo et al. 2023, arXiv 2306.01116, Macrodata Refinement stage 6).
 
 The paper describes removing "undesirable lines" such as social-media counters and navigation buttons, and
 dropping the whole document when the corrections remove more than 5% of it. The concrete rules below follow DCLM's

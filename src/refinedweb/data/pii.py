@@ -80,8 +80,7 @@ class PIIFormatter(Formatter):
         if cfg.ip_placeholder is not None:
             text = self._replace_ips(text, cfg.ip_placeholder)
         if cfg.phone_placeholder is not None:
-            text, n = _PHONE_RE.subn(self._phone(cfg.phone_placeholder), text)
-            counters["phone"] += n
+            text = _PHONE_RE.sub(self._phone(cfg.phone_placeholder), text)
         return text
 
     def _replace_ips(self, text: str, placeholder: str) -> str:
@@ -105,8 +104,8 @@ class PIIFormatter(Formatter):
         def replace(match: re.Match) -> str:
             digits = sum(ch.isdigit() for ch in match.group(0))
             if not 9 <= digits <= 15:
-                self.stats.counters["phone"] -= 1  # subn counted it; it is not a phone number
                 return match.group(0)
+            self.stats.counters["phone"] += 1
             return placeholder
 
         return replace

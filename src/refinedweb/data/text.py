@@ -28,16 +28,19 @@ import re
 import unicodedata
 
 # Chinese and Japanese characters that are each one word: CJK radicals, 々〆〇 and Hangzhou numerals, hiragana,
-# katakana (with ー), CJK extension A, unified ideographs, compatibility ideographs, half-width katakana; and, in
-# the supplementary planes, extensions B-G.
+# katakana (with ー, without the middle dot ・), CJK extension A, unified ideographs, compatibility ideographs,
+# half-width katakana; and, in the supplementary planes, extensions B-G.
 _CJK_BMP = (
-    (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B), (0x3041, 0x30FF), (0x31F0, 0x31FF),
+    (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B), (0x3041, 0x30FA), (0x30FC, 0x30FF),
+    (0x31F0, 0x31FF),
     (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
 )
 _CJK_SUPPLEMENTARY = "\U00020000-\U0003134F"
 # Supplementary-plane letters and digits (historic scripts, mathematical alphanumerics) up to the emoji blocks.
 _WORD_SUPPLEMENTARY = "\U00010000-\U0001F0FF"
 
+# A word (as split_words makes them) without a letter: decimal digits and underscores, with inner ' . -
+_NUMBER_WORD_RE = re.compile(r"(?<![^ ])[\d_'’.\-]+(?![^ ])")
 PARAGRAPH_SPLIT_RE = re.compile(r"\n{2,}")
 LINE_SPLIT_RE = re.compile(r"\n+")
 
@@ -60,9 +63,11 @@ def _regexes() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     harakat), so the word-character class is enumerated from ``unicodedata`` over the Basic Multilingual Plane.
     This is 2-3x faster than the ``regex`` module's ``[\\w\\p{M}--\\p{Han}]`` on the same texts.
     """
-    word = _ranges(lambda cp, ch: (ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M")
-                   and not any(a <= cp <= b for a, b in _CJK_BMP))
-    letter = _ranges(lambda cp, ch: ch.isalpha() or unicodedata.category(ch)[0] == "M")
+    cjk = {cp for a, b in _CJK_BMP for cp in range(a, b + 1)}
+    # Combining marks, except variation selectors (they only restyle the emoji or symbol before them).
+    marks = {cp for cp in range(0x10000) if unicodedata.category(chr(cp))[0] == "M"} - set(range(0xFE00, 0xFE10))
+    word = _ranges(lambda cp, ch: (ch.isalnum() or ch == "_" or cp in marks) and cp not in cjk)
+    letter = _ranges(lambda cp, ch: ch.isalpha() or cp in marks)
     word_char = f"[{_char_class(word)}{_WORD_SUPPLEMENTARY}]"
     cjk_char = f"[{_char_class(list(_CJK_BMP))}{_CJK_SUPPLEMENTARY}]"
     word_pattern = rf"{cjk_char}|{word_char}+(?:['’.\-]{word_char}+)*"
@@ -83,14 +88,42 @@ def _ranges(predicate) -> list[tuple[int, int]]:
     return out
 
 
+_last_split: tuple[str | None, list[str]] = (None, [])
+
+
 def split_words(text: str) -> list[str]:
-    """Words of ``text`` by the rule in the module docstring (punctuation excluded, CJK one per character)."""
-    return _regexes()[0].findall(text)
+    """Words of ``text`` by the rule in the module docstring (punctuation excluded, CJK one per character).
+
+    The result for the most recent text object is remembered, so consecutive filters on the same unchanged
+    document split it once. Treat the returned list as read-only.
+    """
+    global _last_split
+    last = _last_split  # one atomic read: safe if threads share this module
+    if last[0] is text:
+        return last[1]
+    words = _regexes()[0].findall(text)
+    _last_split = (text, words)
+    return words
 
 
 def split_tokens(text: str) -> list[str]:
     """Words plus single punctuation/symbol characters, in order."""
     return _regexes()[1].findall(text)
+
+
+def count_tokens(text: str, words: list[str] | None = None) -> int:
+    """``len(split_tokens(text))`` without building the list: every non-space character outside a word is a token.
+    Pass ``words`` (``split_words(text)``) if you have them."""
+    if words is None:
+        words = split_words(text)
+    non_space = len("".join(text.split()))
+    return len(words) + non_space - sum(map(len, words))
+
+
+def count_letter_words(words: list[str]) -> int:
+    """How many of ``words`` contain at least one letter (one regex pass over the joined words). A "letter" here is
+    a word character that is not a decimal digit or ``_``, so the rare numeric symbols ½, Ⅲ, ① count as letters."""
+    return len(words) - len(_NUMBER_WORD_RE.findall(" ".join(words)))
 
 
 def count_letters(text: str) -> int:

@@ -29,6 +29,9 @@ docs = st.lists(st.tuples(texts, st.sampled_from(["", "http://a.com/x", "https:/
                 min_size=1, max_size=24)
 
 
+SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
 def run(helpers, tmp: Path, files: list[list[tuple[str, str]]], workers: int = 1, order=None) -> Path:
     paths = []
     for f, rows in enumerate(files):
@@ -45,7 +48,7 @@ def split(items, parts):
     return [items[i::parts] for i in range(parts)]
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=SLOW_OK)
 @given(docs, st.integers(1, 3))
 def test_never_adds_and_is_idempotent(helpers, rows, parts):
     tmp = Path(tempfile.mkdtemp())
@@ -63,7 +66,7 @@ def test_never_adds_and_is_idempotent(helpers, rows, parts):
         shutil.rmtree(tmp)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=SLOW_OK)
 @given(docs, st.permutations([0, 1, 2]))
 def test_output_is_independent_of_input_order_and_workers(helpers, rows, order):
     tmp = Path(tempfile.mkdtemp())

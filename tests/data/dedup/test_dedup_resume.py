@@ -20,9 +20,9 @@ SRC = str(Path(refinedweb.__file__).resolve().parents[1])
 def corpus(tmp_path_factory, pages, helpers):
     root = tmp_path_factory.mktemp("corpus")
     paths = []
-    for f in range(8):
+    for f in range(6):
         records = []
-        for i in range(30):
+        for i in range(24):
             page = pages[(f * 7 + i) % len(pages)]  # every page appears several times across files
             text = page["text"] if i % 3 else page["text"] + f" (copy {f}-{i})"
             records.append({"id": f"{f}-{i}", "url": page["url"], "text": text})

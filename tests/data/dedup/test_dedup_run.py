@@ -170,3 +170,58 @@ def test_unreadable_file_fails_with_its_name_and_others_finish(tmp_path, pages, 
     assert "broken" in err
     assert (tmp_path / "out" / ".dedup" / "00-exact" / "keys" / "markers" / "good.done.json").exists()
     assert good
+
+
+def test_pipeline_configs_validate_their_dedup_list(tmp_path):
+    from refinedweb.data.pipeline import load_pipeline
+
+    good = tmp_path / "good.yaml"
+    good.write_text("name: t\nsteps: []\ndedup:\n  - {step: exact}\n  - {step: minhash, preset: refinedweb}\n"
+                    "  - {step: substring, min_tokens: 50}\n  - {step: url}\n")
+    assert [s["step"] for s in load_pipeline(None, str(good), []).dedup] == ["exact", "minhash", "substring", "url"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nsteps: []\ndedup:\n  - {step: minhash, bands: -1}\n")
+    with pytest.raises(ConfigError, match="bands"):
+        load_pipeline(None, str(bad), [])
+
+
+def test_cli_refinedweb_preset_runs_its_three_stages(tmp_path, pages, helpers):
+    path = helpers.write_jsonl(tmp_path / "in.jsonl", [dict(p, id=str(i)) for i, p in enumerate(pages[:4])])
+    assert main(["dedup", path, "--output", str(tmp_path / "out"), "--preset", "refinedweb"]) == 0
+    steps = json.loads((tmp_path / "out" / "stats.json").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["minhash", "substring", "url"]
+    assert all(s["kept"] == 4 for s in steps)
+
+
+def test_substring_across_shards_matches_one_shard(tmp_path, pages, helpers):
+    paragraph = " ".join(pages[30]["text"].split()[:80])
+    paths = []
+    for f in range(3):
+        docs = [{"id": f"{f}-{i}", "text": pages[3 * f + i]["text"]} for i in range(3)]
+        docs.append({"id": f"{f}-p", "text": f"{pages[20 + f]['text']}\n\n{paragraph}"})
+        paths.append(helpers.write_jsonl(tmp_path / "in" / f"part{f}.jsonl", docs))
+    one = run_dedup([{"step": "substring"}], paths, tmp_path / "one")
+    many = run_dedup([{"step": "substring", "shard_tokens": 1000}], paths, tmp_path / "many")
+    assert one[0]["counters"]["shards"] == 1 and many[0]["counters"]["shards"] == 3
+    assert many[0]["counters"]["tokens_removed_across_shards"] == 2 * 80
+    assert helpers.output_bytes(tmp_path / "many") == helpers.output_bytes(tmp_path / "one")
+    texts = {r["id"]: r["text"] for rows in helpers.read_output(tmp_path / "many").values() for r in rows}
+    assert paragraph in texts["0-p"] and paragraph not in texts["1-p"] and paragraph not in texts["2-p"]
+
+
+def test_every_preset_dedup_list_is_valid():
+    from refinedweb.config import load_yaml
+    from refinedweb.data.pipeline import PRESETS, preset_path
+
+    lists = [load_yaml(preset_path(preset)).get("dedup") for preset in PRESETS]
+    assert any(lists)
+    for specs in filter(None, lists):
+        assert len(build_stages(specs)) == len(specs)
+
+
+def test_empty_inputs_give_empty_outputs(tmp_path, helpers):
+    specs = [{"step": "exact"}, {"step": "minhash"}, {"step": "substring"}, {"step": "url"}]
+    assert [s["total"] for s in run_dedup(specs, [], tmp_path / "none")] == [0, 0, 0, 0]
+    empty = helpers.write_jsonl(tmp_path / "empty.jsonl", [])
+    assert [s["kept"] for s in run_dedup(specs, [empty], tmp_path / "out")] == [0, 0, 0, 0]
+    assert helpers.read_output(tmp_path / "out") == {"empty.jsonl.zst": []}

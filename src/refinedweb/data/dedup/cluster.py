@@ -43,7 +43,7 @@ class ComponentFinder:
         parts = range(self.partitions)
         scatter = _Scatter(self.work_dir / "r0000", self.partitions)
         self.pieces.run(scatter, list(enumerate(edge_files)), self.work_dir / "r0000" / "markers",
-                   [f"in{i}" for i in range(len(edge_files))])
+                        [f"in{i}" for i in range(len(edge_files))])
         sources = [f"in{i}" for i in range(len(edge_files))]
         fingerprints: list[tuple[int, int]] = []
         for round_no in range(self.max_rounds):

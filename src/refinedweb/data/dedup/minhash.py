@@ -88,8 +88,8 @@ class MinhashDedup(KeyedStage):
 
     def find(self, ctx: StageContext) -> dict:
         if self.config.jaccard_threshold is not None:
-            ctx.pieces.run(_ShinglePass(self, ctx), list(range(len(ctx.inputs))), ctx.stage_dir / "shingles" / "markers",
-                       ctx.names)
+            ctx.pieces.run(_ShinglePass(self, ctx), list(range(len(ctx.inputs))),
+                           ctx.stage_dir / "shingles" / "markers", ctx.names)
         return super().find(ctx)
 
     def resolve(self, ctx: StageContext, edge_files: list[Path]) -> tuple[list[Path], dict]:
@@ -97,7 +97,7 @@ class MinhashDedup(KeyedStage):
         if self.config.jaccard_threshold is not None:
             check = _JaccardCheck(ctx, self.config.jaccard_threshold)
             results = ctx.pieces.run(check, edge_files, ctx.stage_dir / "checked" / "markers",
-                                 [p.stem for p in edge_files])
+                                     [p.stem for p in edge_files])
             counters["candidate_pairs_rejected"] = sum(r["rejected"] for r in results)
             edge_files = [ctx.stage_dir / "checked" / p.name for p in edge_files]
         edges = sum(len(np.load(p, mmap_mode="r")) for p in edge_files)

@@ -85,9 +85,9 @@ def _run_stage(stage: DedupStage, ctx: StageContext, rejects_dir: Path | None, f
     counters = stage.find(ctx)
     apply = _Apply(stage, ctx, rejects_dir, count_invalid=first)
     results = ctx.pieces.run(apply, list(range(len(ctx.inputs))), ctx.stage_dir / "documents" / "markers",
-                         ctx.names)
-    merged = merge_step_lists([[r] for r in results])[0]
-    stats = StepStats.from_dict(merged)
+                             ctx.names)
+    merged = merge_step_lists([[r] for r in results])
+    stats = StepStats.from_dict(merged[0]) if merged else StepStats(stage.name)  # no input files: nothing to do
     stats.seconds = time.perf_counter() - start
     stats.counters.update(counters)
     out = stats.to_dict()

@@ -2,10 +2,11 @@
 
 Text normalisation (as in datatrove's ``simplify_text`` and text-dedup): lower case, and every character that is
 not a letter, digit or mark separates words (a lookup table over code points), so punctuation, quote style and
-spacing changes do not change shingles. A word is hashed with a polynomial rolling hash over its code points (prefix sums mod
-2**64, so all words of a document are hashed at once); an n-gram combines its n word hashes the same way and is
-finished with the splitmix64 mixer. Documents shorter than n words give one shingle of all their words, so short
-documents still match their exact copies and do not all collapse onto one signature (text-dedup #77).
+spacing changes do not change shingles. A word is hashed with a polynomial rolling hash over its code points
+(prefix sums mod 2**64, so all words of a document are hashed at once); an n-gram combines its n word hashes the
+same way and is finished with the splitmix64 mixer. Documents shorter than n words give one shingle of all their
+words, so short documents still match their exact copies and do not all collapse onto one signature (text-dedup
+#77).
 
 The ``k`` MinHash values come from Fast Similarity Sketching (Dahlgaard, Knudsen, Thorup, FOCS 2017) instead of
 ``k`` independent hash functions: in round ``i`` every shingle draws a random bin and a value in ``[i, i+1)``; a

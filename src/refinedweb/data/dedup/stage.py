@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 import numpy as np
+import xxhash
 
 from refinedweb.config import Config
 from refinedweb.data.dedup.buckets import load_shard, save_array, star_edges, write_unit_records
@@ -70,9 +71,16 @@ class KeyedConfig(Config):
 class KeyedStage(DedupStage):
     """Documents that share a key are duplicates; the smallest ref of each group (or cluster) stays."""
 
-    def doc_keys(self, doc: Document) -> np.ndarray:
-        """uint64 keys of ``doc``; an empty array exempts it."""
+    def key_text(self, doc: Document) -> str:
+        """The text that identifies ``doc`` for a one-key method (its text, its normalised URL); "" exempts it."""
         raise NotImplementedError
+
+    def doc_keys(self, doc: Document) -> np.ndarray:
+        """uint64 keys of ``doc``; an empty array exempts it. By default the 64-bit xxh3 of ``key_text``."""
+        text = self.key_text(doc)
+        if not text:
+            return np.empty(0, dtype=np.uint64)
+        return np.array([xxhash.xxh3_64_intdigest(text.encode("utf-8"))], dtype=np.uint64)
 
     def resolve(self, ctx: StageContext, edge_files: list[Path]) -> tuple[list[Path], dict]:
         """Turn edge files into ``(member, keeper)`` files sorted by member; exact and URL edges are final."""
@@ -81,13 +89,13 @@ class KeyedStage(DedupStage):
     def find(self, ctx: StageContext) -> dict:
         keys_dir = ctx.stage_dir / "keys"
         unit_results = ctx.pieces.run(_KeyPass(self, ctx), list(range(len(ctx.inputs))), keys_dir / "markers",
-                                  ctx.names)
+                                      ctx.names)
         records = sum(r["records"] for r in unit_results)
         shards = max(1, -(-records // self.config.records_per_shard))
         key_files = [keys_dir / f"{name}.npy" for name in ctx.names]
         group = _GroupPass(key_files, ctx.stage_dir / "edges", shards)
         ctx.pieces.run(group, list(range(shards)), ctx.stage_dir / "edges" / "markers",
-                   [f"s{j}" for j in range(shards)])
+                       [f"s{j}" for j in range(shards)])
         edge_files = [ctx.stage_dir / "edges" / f"s{j}.npy" for j in range(shards)]
         removal_files, counters = self.resolve(ctx, edge_files)
         with state_write(ctx.stage_dir / "removals.json") as handle:
@@ -154,9 +162,15 @@ class _GroupPass:
 
 
 def keeper_id(stage_dir: Path, names: list[str], keeper: int, cache: dict[int, list[str]]) -> str:
-    """The id of the document ``keeper`` (a ref), read from the per-unit id lists of the key pass."""
+    """The id of the document ``keeper`` (a ref), read from the per-unit id lists of the key pass. ``cache`` keeps
+    the lists of the last few units only, so writing rejects never holds the ids of the whole corpus."""
     unit = keeper >> INDEX_BITS
     if unit not in cache:
+        if len(cache) >= _ID_CACHE_UNITS:
+            del cache[next(iter(cache))]  # the oldest entry (dicts keep insertion order)
         path = stage_dir / "keys" / f"{names[unit]}.ids.json"
         cache[unit] = json.loads(path.read_text(encoding="utf-8"))
     return cache[unit][keeper & ((1 << INDEX_BITS) - 1)]
+
+
+_ID_CACHE_UNITS = 8

@@ -2,7 +2,8 @@
 
 Which copy stays: the one from the input file that sorts first, and within a file the earlier record. Name input
 files in crawl order (e.g. ``CC-MAIN-2023-06`` before ``CC-MAIN-2023-14``) and this is RefinedWeb's rule: "a list
-of URLs kept from each part is maintained, and those URLs are removed from later parts" (Penedo et al. 2023, as summarised in docs/reference/pipeline-anchors.md §1.2, stage 9).
+of URLs kept from each part is maintained, and those URLs are removed from later parts" (Penedo et al. 2023, as
+summarised in docs/reference/pipeline-anchors.md §1.2, stage 9).
 
 Normalisation (``normalise_url``), so that trivially different spellings of one page match:
 - the scheme is ignored (``http`` and ``https`` are the same page), the host is lower-cased, a leading ``www.`` and a
@@ -15,11 +16,7 @@ Documents without a URL are exempt (counted as ``unkeyed``).
 
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import parse_qsl, urlencode, urlsplit
-
-import numpy as np
-import xxhash
 
 from refinedweb.data.dedup.stage import KeyedConfig, KeyedStage
 from refinedweb.document import Document
@@ -42,16 +39,9 @@ def normalise_url(url: str) -> str:
     return f"{host}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
-@dataclasses.dataclass
-class UrlConfig(KeyedConfig):
-    pass
-
-
 class UrlDedup(KeyedStage):
-    Config = UrlConfig
+    Config = KeyedConfig
     reason = "url_duplicate"
 
-    def doc_keys(self, doc: Document) -> np.ndarray:
-        if not doc.url.strip():
-            return np.empty(0, dtype=np.uint64)
-        return np.array([xxhash.xxh3_64_intdigest(normalise_url(doc.url).encode("utf-8"))], dtype=np.uint64)
+    def key_text(self, doc: Document) -> str:
+        return normalise_url(doc.url) if doc.url.strip() else ""

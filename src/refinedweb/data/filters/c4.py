@@ -68,7 +68,7 @@ class C4QualityFilter(Filter):
         for line in doc.text.splitlines():
             line = line.strip()
             words = line.split()
-            if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
+            if cfg.max_word_length is not None and max(map(len, words), default=0) > cfg.max_word_length:
                 removed += 1
                 continue
             if cfg.remove_citations and "[" in line:

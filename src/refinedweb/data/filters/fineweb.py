@@ -9,7 +9,7 @@ from typing import Any
 
 from refinedweb.data.filters.gopher import duplicates
 from refinedweb.data.step import Filter, FilterConfig
-from refinedweb.data.text import TERMINAL_PUNCTUATION, split_tokens
+from refinedweb.data.text import TERMINAL_PUNCTUATION, count_tokens
 from refinedweb.document import Document
 from refinedweb.registry import register
 
@@ -53,7 +53,7 @@ class FineWebQualityFilter(Filter):
             return {"empty": True}
         n_lines = len(lines)
         chars = len(text) - text.count("\n")
-        tokens = len(split_tokens(text))
+        tokens = count_tokens(text)
         return {
             "line_punct_ratio": sum(line.endswith(TERMINAL_PUNCTUATION) for line in lines) / n_lines,
             "short_line_ratio": sum(len(line) <= self.config.short_line_length for line in lines) / n_lines,

@@ -1,8 +1,8 @@
 """Gopher (MassiveWeb) repetition and quality filters.
 
 Source: Rae et al. 2021, "Scaling Language Models: Methods, Analysis & Insights from Training Gopher",
-arXiv 2112.11446, Appendix A (Table A1 and the quality rules); thresholds as used by RefinedWeb (Penedo et al. 2023,
-§G.1) and FineWeb, and as shipped in datatrove's ``GopherRepetitionFilter``/``GopherQualityFilter`` and DCLM's
+arXiv 2112.11446, Appendix A (Table A1 and the quality rules); thresholds as used by RefinedWeb (Penedo et al. 2023)
+and FineWeb, and as shipped in datatrove's ``GopherRepetitionFilter``/``GopherQualityFilter`` and DCLM's
 ``refinedweb.yaml`` (see ``reference/pipeline-anchors.md`` §1.6 and §3.2). Words follow ``refinedweb.data.text``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from refinedweb.data.step import Filter, FilterConfig
-from refinedweb.data.text import split_lines, split_paragraphs, split_tokens, split_words
+from refinedweb.data.text import count_letter_words, count_tokens, split_lines, split_paragraphs, split_words
 from refinedweb.document import Document
 from refinedweb.registry import register
 
@@ -155,18 +155,26 @@ def ngram_chars(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
             break
         hashes = hashes[: n_words - n + 1] * _P + unigrams[n - 1 :]  # hashes[i] covers words i .. i+n-1
         if n in top:
-            _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+            order = np.argsort(hashes, kind="stable")  # stable: within equal n-grams, the first occurrence first
+            starts, counts = _runs(hashes[order])
             most = counts.max()
-            start = int(first[counts == most].min())
+            start = 0 if most == 1 else int(order[starts[counts == most]].min())  # first seen wins ties
             top[n] = int(most) * int(ends[start + n] - ends[start] + n - 1)
             continue
         positions = np.arange(len(hashes)) if candidates is None else candidates[candidates < len(hashes)]
-        _, inverse, counts = np.unique(hashes[positions], return_inverse=True, return_counts=True)
-        candidates = positions[counts[inverse] > 1]
+        order = np.argsort(hashes[positions])
+        counts = _runs(hashes[positions][order])[1]
+        candidates = np.sort(positions[order[np.repeat(counts > 1, counts)]])
         if len(candidates) == 0:
             break
         dup[n] = _scan_repeats(candidates.tolist(), hashes[candidates].tolist(), ends, n)
     return top, dup
+
+
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal values in a sorted array (cheaper than ``np.unique``)."""
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    return starts, np.diff(np.append(starts, len(sorted_values)))
 
 
 def _scan_repeats(positions: list[int], keys: list[int], ends: np.ndarray, n: int) -> int:
@@ -252,7 +260,7 @@ class GopherQualityFilter(Filter):
         words = split_words(text)
         n_words = len(words)
         lines = text.splitlines() or [""]
-        denominator = max(len(split_tokens(text)) if self.config.punctuation_tokens else n_words, 1)
+        denominator = max(count_tokens(text, words) if self.config.punctuation_tokens else n_words, 1)
         return {
             "n_words": n_words,
             "mean_word_length": sum(map(len, words)) / max(n_words, 1),
@@ -260,8 +268,7 @@ class GopherQualityFilter(Filter):
             "ellipsis_ratio": (text.count("...") + text.count("…")) / denominator,
             "bullet_lines_ratio": sum(line.lstrip().startswith(_BULLETS) for line in lines) / len(lines),
             "ellipsis_lines_ratio": sum(line.rstrip().endswith(_ELLIPSES) for line in lines) / len(lines),
-            # A word holds a letter unless it is all digits/underscores (words never hold punctuation here).
-            "alpha_words_ratio": sum(not _no_alpha(w) for w in words) / denominator,
+            "alpha_words_ratio": count_letter_words(words) / denominator,
             "stop_words": len(self._stop_words.intersection(words)),
         }
 
@@ -291,7 +298,3 @@ class GopherQualityFilter(Filter):
             return "gopher_quality_stop_words"
         return None
 
-
-def _no_alpha(word: str) -> bool:
-    # Fast path: most words start with a letter.
-    return not word[0].isalpha() and not any(ch.isalpha() for ch in word)

@@ -20,7 +20,10 @@ Signals, each compared with the cutoff row of the document's language (``metadat
   10^(−Σlog10 p / Σ(words + 1)); digits are mapped to 0 first, as CCNet does.
 
 Substitutions (documented limits): stop words are jusText/NLTK lists and flagged words are LDNOOBW plus the
-English list (ROOTS used its own lists); zh words are characters, not SentencePiece pieces.
+English list (ROOTS used its own lists); for zh, single-character flagged entries are ignored. zh words are
+characters, not SentencePiece pieces, so the word count is larger and the zh stop-word ratio runs lower than the
+ratios the 0.1691 cutoff was set on: check real zh data with ``annotate_only: true`` and override
+``cutoffs: {zh: {min_stopwords: ...}}`` if needed.
 """
 
 from __future__ import annotations
@@ -116,6 +119,10 @@ class RootsFilter(Filter):
     def _lists(self, lang: str) -> tuple[frozenset[str], frozenset[str]]:
         stop = load_stopwords(lang) if lang in self._stop_langs else frozenset()
         flagged = load_badwords("en") | (load_badwords(lang) if lang in self._flag_langs else frozenset())
+        if lang in _AUGMENT_JOIN and lang != "vi":
+            # Every character is a word here, and single-character entries (乳 milk/breast, 性 nature/sex, 卵 egg)
+            # are everyday characters: as words they flag ordinary text, so only multi-character entries count.
+            flagged = frozenset(w for w in flagged if len(w) > 1)
         return stop, flagged
 
     def score(self, doc: Document) -> dict[str, Any]:

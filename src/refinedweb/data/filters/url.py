@@ -1,4 +1,4 @@
-"""URL filtering, RefinedWeb's first stage (Penedo et al. 2023, §3.1 / Macrodata Refinement stage 1).
+"""URL filtering, RefinedWeb's first stage (Penedo et al. 2023, Macrodata Refinement stage 1).
 
 RefinedWeb combines (1) a blocklist of domains and (2) a URL score computed from a list of words weighted by
 severity; it also removes curated high-quality sources (Wikipedia, arXiv, ...) to keep the corpus web-only
