@@ -98,6 +98,16 @@ def _actor_count(ray: Any, workers: int, units: int) -> int:
     return count
 
 
+def _describe_failure(ray: Any, exc: Exception) -> str:
+    """What the user reads for a unit that Ray could not run (``run_unit`` reports ordinary task errors itself)."""
+    lines = str(exc).strip().splitlines()
+    detail = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, ray.exceptions.RayActorError):
+        return (f"the worker process running this unit died on each of {RETRIES + 1} attempts (killed, out of "
+                f"memory, or its node was lost): {detail}")
+    return f"{type(exc).__name__}: {detail}"
+
+
 def run_units_ray(
     units: Sequence[WorkUnit], task: UnitTask, state_dir: Path, workers: int = 1, progress: bool | None = None
 ) -> RunResult:
@@ -135,9 +145,8 @@ def run_units_ray(
             index, actor = running.pop(ref)
             try:
                 outcome = ray.get(ref)
-            except ray.exceptions.RayError as exc:  # the worker died on every attempt, or Ray itself failed
-                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                outcome = UnitOutcome(units[index], error=f"{type(exc).__name__} after {RETRIES + 1} attempts: {first_line}")
+            except ray.exceptions.RayError as exc:
+                outcome = UnitOutcome(units[index], error=_describe_failure(ray, exc))
             outcomes[index] = outcome
             if bar:
                 bar.update(outcome)
