@@ -121,3 +121,17 @@ def test_undecodable_bytes_are_decoded_or_counted(tmp_path):
     noise = bytes((i * 7919 + 13) % 200 + 56 for i in range(5000))
     docs, stats = read(_warc_with_payload(tmp_path, b"<html>" + noise))
     assert stats.consistent() and stats.total == 1
+
+
+def test_fsspec_url_input_is_streamed(sample_warcs):
+    import fsspec
+
+    from refinedweb.io import expand_inputs
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/crawl/a.warc.gz", open(sample_warcs[-1], "rb").read())
+    [url] = expand_inputs(["memory://crawl/*.warc.gz"])
+    assert url.startswith("memory://") and url.endswith("/crawl/a.warc.gz")
+    docs, _ = read(url)
+    local, _ = read(sample_warcs[-1])
+    assert [d.id for d in docs] == [d.id for d in local]
