@@ -76,9 +76,14 @@ def _user_steps() -> dict[str, type]:
 class UnitWorker:
     """The body of one Ray actor: one task, set up on first use, run unit after unit."""
 
-    def __init__(self, task: UnitTask, state_dir: str, user_steps: dict[str, type]):
+    def __init__(self, task: UnitTask, state_dir: str, user_steps: dict[str, type], cwd: str):
         from refinedweb.registry import register
 
+        # Ray starts cluster workers in a session folder of its own: relative paths in the task (an input, the
+        # output folder) must mean what they mean to the driver. An actor owns its process, so changing directory
+        # is safe; a node without that folder can still run tasks whose paths are absolute.
+        if os.path.isdir(cwd):
+            os.chdir(cwd)
         for name, cls in user_steps.items():
             register(name)(cls)
         self.task, self.state_dir = task, Path(state_dir)
@@ -114,7 +119,7 @@ def run_units_ray(
     """Run ``units`` on ``workers`` Ray actors; the outcomes come back in the order of ``units``."""
     ray = _import_ray()
     connect(None, workers)
-    state_dir = Path(state_dir)
+    state_dir = Path(state_dir).absolute()
     state_dir.mkdir(parents=True, exist_ok=True)
     if not units:
         return RunResult([])
@@ -124,9 +129,12 @@ def run_units_ray(
     bar = Progress(len(units)) if show else None
     # max_restarts=-1: a dead worker is always replaced; max_task_retries: the unit it held runs again on it.
     actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)(UnitWorker)
-    task_ref = ray.put(task)  # stored once, not once per actor
+    # The task is passed as is, not through ray.put: a restarted actor is rebuilt from its creation arguments, and an
+    # argument held in the object store may be gone by then (ray-project/ray#53727). Tasks hold configs, not data, so
+    # they are small enough for Ray to inline.
     steps = _user_steps()
-    actors = [actor_class.remote(task_ref, str(state_dir), steps) for _ in range(_actor_count(ray, workers, len(units)))]
+    cwd = os.getcwd()
+    actors = [actor_class.remote(task, str(state_dir), steps, cwd) for _ in range(_actor_count(ray, workers, len(units)))]
 
     outcomes: list[UnitOutcome | None] = [None] * len(units)
     queue = iter(enumerate(units))
