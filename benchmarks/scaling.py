@@ -104,7 +104,8 @@ def main() -> int:
                 import ray
 
                 start = time.perf_counter()
-                ray.init(num_cpus=max(args.workers), include_dashboard=False, logging_level=logging.WARNING)
+                ray.init(address="local", num_cpus=max(args.workers), include_dashboard=False,
+                         logging_level=logging.WARNING)
                 ray_start = time.perf_counter() - start
                 print(f"  ray.init: {ray_start:.1f}s (not counted)", flush=True)
             rows += time_runs(executor, args.workers, args.repeats, inputs, config, scratch)

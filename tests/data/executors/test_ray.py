@@ -81,7 +81,8 @@ def ray_address():
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20, logging_level=logging.WARNING)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20,
+             logging_level=logging.WARNING)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:

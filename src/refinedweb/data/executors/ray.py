@@ -54,7 +54,9 @@ def connect(address: str | None, workers: int) -> None:
         if address:
             ray.init(address=address, logging_level=logging.WARNING)
         else:
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
+            # "local" always starts a new instance; plain ray.init() would join any cluster that someone started
+            # on this machine with `ray start`, with its CPUs and its users.
+            ray.init(address="local", num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
     except ConnectionError as exc:
         raise ConfigError(
             f"cannot connect to the Ray cluster at {address!r} ({exc}); start one with `ray start --head`, "
@@ -132,9 +134,9 @@ def run_units_ray(
     # The task is passed as is, not through ray.put: a restarted actor is rebuilt from its creation arguments, and an
     # argument held in the object store may be gone by then (ray-project/ray#53727). Tasks hold configs, not data, so
     # they are small enough for Ray to inline.
-    steps = _user_steps()
-    cwd = os.getcwd()
-    actors = [actor_class.remote(task, str(state_dir), steps, cwd) for _ in range(_actor_count(ray, workers, len(units)))]
+    steps, cwd = _user_steps(), os.getcwd()
+    count = _actor_count(ray, workers, len(units))
+    actors = [actor_class.remote(task, str(state_dir), steps, cwd) for _ in range(count)]
 
     outcomes: list[UnitOutcome | None] = [None] * len(units)
     queue = iter(enumerate(units))
