@@ -43,7 +43,7 @@ def _import_ray() -> Any:
 
 
 def connect(address: str | None, workers: int) -> None:
-    """Join the Ray cluster at ``address`` (``auto``, ``host:port`` or ``ray://host:10001``; default: the
+    """Join the Ray cluster at ``address`` (``auto`` or ``host:port`` of its head node; default: the
     ``RAY_ADDRESS`` environment variable). With neither, start a Ray instance on this machine with ``workers``
     CPUs. Does nothing when this process is already connected (tests start one instance for many runs)."""
     ray = _import_ray()
@@ -66,13 +66,9 @@ def connect(address: str | None, workers: int) -> None:
 
 def _user_steps() -> dict[str, type]:
     """Steps registered by code outside the refinedweb package (a worker process would not import it)."""
-    from refinedweb.registry import step_class, step_names
+    from refinedweb.registry import registered_steps
 
-    return {
-        name: cls
-        for name in step_names()
-        if not (cls := step_class(name)).__module__.startswith("refinedweb.")
-    }
+    return {name: cls for name, cls in registered_steps().items() if not cls.__module__.startswith("refinedweb.")}
 
 
 class UnitWorker:
