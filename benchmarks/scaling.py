@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -56,22 +57,32 @@ def digest(output: Path) -> str:
     return h.hexdigest()
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children (the local executor's pool)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def time_runs(executor: str, workers: list[int], repeats: int, inputs: list[str], config, scratch: Path) -> list[dict]:
     from refinedweb.data.refine import refine
 
     rows = []
     for count in workers:
-        times, digests, docs = [], set(), 0
+        times, cpu, digests, docs = [], [], set(), 0
         for attempt in range(repeats):
             out = scratch / f"{executor}-{count}-{attempt}"
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), cpu_seconds()
             result = refine(inputs, out, config, workers=count, executor=executor, progress=False)
             times.append(time.perf_counter() - start)
+            cpu.append(cpu_seconds() - cpu_start)
             if result["failures"]:
                 raise SystemExit(f"{executor} x{count}: failed units: {result['failures']}")
             digests.add(digest(out))
             docs = result["steps"][0]["kept"]  # pages handed to extract (HTML responses)
+        best = times.index(min(times))
+        # CPU time is only known for local runs: Ray's workers are not children of this process.
         rows.append({"executor": executor, "workers": count, "seconds": min(times), "all_seconds": times,
+                     "cpu_seconds": cpu[best] if executor == "local" else None,
                      "pages": docs, "digest": digests.pop() if len(digests) == 1 else "differs between repeats"})
         print(f"  {executor:5} x{count}: best {min(times):.2f}s of {', '.join(f'{t:.2f}' for t in times)}", flush=True)
     return rows
@@ -118,9 +129,11 @@ def main() -> int:
         row["pages_per_s_per_worker"] = row["pages_per_s"] / row["workers"]
     identical = len({r["digest"] for r in rows}) == 1
 
-    print(f"\n{'executor':8} {'workers':>7} {'seconds':>8} {'pages/s':>10} {'speedup':>8} {'efficiency':>10}")
+    header = ("executor", "workers", "seconds", "CPU s", "pages/s", "speedup", "efficiency")
+    print("\n{:8} {:>7} {:>8} {:>7} {:>10} {:>8} {:>10}".format(*header))
     for r in rows:
-        print(f"{r['executor']:8} {r['workers']:>7} {r['seconds']:>8.2f} {r['pages_per_s']:>10.1f} "
+        cpu = f"{r['cpu_seconds']:.1f}" if r["cpu_seconds"] is not None else "-"
+        print(f"{r['executor']:8} {r['workers']:>7} {r['seconds']:>8.2f} {cpu:>7} {r['pages_per_s']:>10.1f} "
               f"{r['speedup']:>8.2f} {r['efficiency']:>10.2f}")
     for count in args.workers:
         by = {r["executor"]: r for r in rows if r["workers"] == count}
