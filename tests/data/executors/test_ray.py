@@ -125,7 +125,7 @@ def driver(tmp_path: Path, config: str, out: Path, address: str) -> list[str]:
             "--executor", "ray", "--ray-address", address, "--workers", "2"]
 
 
-def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_address, local_run):
+def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_address, local_run, capsys):
     assert len(INPUTS) >= 3
     config = write_config(tmp_path)
     out = tmp_path / "ray"
@@ -139,6 +139,8 @@ def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_addres
         assert main(relaunch) == 0
         assert json.loads((out / "stats.json").read_text())["units"]["resumed"] == len(INPUTS)
         assert snapshot(out) == snapshot(local_run)
+    assert main(args + ["--set", "steps.langid.min_score=0.9"]) == 2  # another config: refused, not mixed in
+    assert "--overwrite" in capsys.readouterr().err
 
 
 def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, ray_address, capsys):
