@@ -25,7 +25,6 @@ STEP_MODULES = (
     "refinedweb.data.filters.length",
     "refinedweb.data.lines",
     "refinedweb.data.pii",
-    "refinedweb.data.dedup",
 )
 
 

@@ -51,6 +51,8 @@ def test_refine_stats_are_consistent_and_output_deterministic(tmp_path, sample_w
     lines = b"".join(zstandard.ZstdDecompressor().stream_reader(open(p, "rb")).read() for p in sorted(rejects.iterdir()))
     reasons = {json.loads(line)["reason"] for line in lines.splitlines()}
     assert "lang_not_wanted" in reasons
+    report = (tmp_path / "a" / "report.html").read_text()
+    assert "lang_not_wanted" in report and "<pre>" in report  # a sample of a removed document
     assert (tmp_path / "a" / "run_config.yaml").exists()
 
 

@@ -29,4 +29,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result["steps"]))
     print(f"   kept documents: {output / 'refined' / 'documents'}; every removal with its reason: "
           f"{output / 'refined' / 'rejects'}")
+    print(f"   report: {output / 'refined' / 'report.html'}")
     return 1 if result["failures"] else 0

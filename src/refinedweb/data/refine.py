@@ -6,6 +6,7 @@ Layout of the output folder::
     DIR/documents/          kept documents, one file per work unit (or per input file after dedup)
     DIR/rejects/            with --rejects: every dropped document with the step and reason
     DIR/stats.json          {"steps": [{name, total, kept, dropped, seconds}, ...], "units": {...}}
+    DIR/report.html         the funnel, removals by reason, samples of removed documents
     DIR/.state/             completion markers; a relaunch skips finished units
 """
 
@@ -89,6 +90,9 @@ def refine(
         },
     }
     atomic_write_text(output / "stats.json", json.dumps(summary, indent=1, ensure_ascii=False))
+    from refinedweb.data.report import write_report
+
+    write_report(output)
     return {"steps": steps, "failures": failures}
 
 
