@@ -1,11 +1,13 @@
 """Parallel efficiency of `refine` from 1 to N workers, on the local executor and on Ray, on the same real WARCs.
 
-    PYTHONPATH=src python benchmarks/scaling.py [--workers 1 2] [--copies 3] [--repeats 2] [--json scaling.json]
+    PYTHONPATH=src python benchmarks/scaling.py [--preset fineweb] [--workers 1 2] [--copies 3] [--repeats 2]
+                                                [--json scaling.json]
 
 Input: the real pages of /work/shared/data/extraction (aeb, magic-html, mozilla, cleaneval-dev) plus the 2008
 Heritrix crawl of archivesunleashed-aut, each linked ``--copies`` times under new names so that there are enough
 work units of similar size for N workers (Common Crawl's own WARCs are uniform ~1 GB files; one unit per file, as
-in a real run). The pipeline is extract (resiliparse) + fastText language ID, or ``--preset NAME``.
+in a real run). The pipeline is extract (resiliparse) + fastText language ID, or ``--preset NAME`` (with the preset's
+dedup stages, which run in the driver's own process pool whatever the executor).
 
 For each executor and worker count the best of ``--repeats`` wall times of ``refine()`` is kept (the machine may
 be shared: the best run is the least disturbed one). Efficiency(N) = (T1 / TN) / N; 1.0 is linear scaling. Ray's
