@@ -25,8 +25,7 @@ def expand_inputs(patterns: list[str]) -> list[str]:
             import fsspec
 
             fs, _, paths = fsspec.get_fs_token_paths(pattern)
-            protocol = pattern.split("://", 1)[0]
-            matched = [p if "://" in p else f"{protocol}://{p}" for p in paths]
+            matched = [fs.unstrip_protocol(p) for p in paths]
         elif any(ch in pattern for ch in "*?["):
             matched = sorted(glob.glob(pattern, recursive=True))
         elif os.path.isdir(pattern):

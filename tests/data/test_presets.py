@@ -3,8 +3,6 @@
 import pytest
 
 from refinedweb.data.pipeline import PRESETS, PRESETS_DIR, load_pipeline
-from refinedweb.errors import ConfigError
-from refinedweb.registry import step_class
 
 
 def test_every_preset_file_is_listed():
@@ -13,14 +11,10 @@ def test_every_preset_file_is_listed():
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_loads(name):
-    for missing in ("langid", "extract"):
-        try:
-            step_class(missing)
-        except ConfigError:
-            pytest.skip(f"the {missing!r} step is not on this branch yet (lead's work); remove this skip when it is")
     config = load_pipeline(name, None, [])
     assert config.name == name
-    assert config.steps and config.dedup == []
+    assert [s["step"] for s in config.steps][:1] in (["url_filter"], ["extract"])
+    assert config.dedup, "every preset names its dedup stages"
 
 
 def test_fineweb_keeps_c4_without_terminal_punctuation_and_pii_last():

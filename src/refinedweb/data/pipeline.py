@@ -7,45 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from refinedweb.config import Config, apply_overrides, load_yaml
+from refinedweb.data.readers import ReaderConfig
+from refinedweb.data.writers import WriterConfig
 from refinedweb.data.step import PipelineStep
 from refinedweb.errors import ConfigError
 from refinedweb.registry import step_class
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = ("refinedweb", "fineweb", "roots", "c4", "gopher")
-
-
-@dataclasses.dataclass
-class ReaderConfig(Config):
-    format: str = "auto"
-    """auto (by file suffix), warc, jsonl or parquet."""
-    text_key: str = "text"
-    """JSONL/Parquet: the field that holds the text."""
-    id_key: str = "id"
-    """JSONL/Parquet: the field that holds an existing id; kept as it is."""
-    url_key: str = "url"
-    """JSONL/Parquet: the field that holds the URL."""
-    max_record_bytes: int = 10_000_000
-    """WARC: payloads larger than this are skipped as ``too_large``."""
-    unit_bytes: int = 256 * 1024 * 1024
-    """JSONL: files larger than this are split into byte-range work units of about this size."""
-
-    def validate(self) -> None:
-        if self.format not in ("auto", "warc", "jsonl", "parquet"):
-            raise ConfigError(f"reader.format={self.format!r}; use one of auto, warc, jsonl, parquet")
-        self.check_range("max_record_bytes", 1)
-        self.check_range("unit_bytes", 1024)
-
-
-@dataclasses.dataclass
-class WriterConfig(Config):
-    format: str = "jsonl.zst"
-    """jsonl.zst, jsonl.gz, jsonl or parquet."""
-    compression_level: int = 3
-
-    def validate(self) -> None:
-        if self.format not in ("jsonl.zst", "jsonl.gz", "jsonl", "parquet"):
-            raise ConfigError(f"writer.format={self.format!r}; use one of jsonl.zst, jsonl.gz, jsonl, parquet")
 
 
 @dataclasses.dataclass
@@ -93,6 +62,8 @@ def load_pipeline(preset: str | None, config_file: str | None, overrides: list[s
     data = load_yaml(config_file) if config_file else load_yaml(preset_path(preset or "refinedweb"))
     config = PipelineConfig.from_dict(apply_overrides(data, overrides))
     config.build_steps()  # validates every step's options before any work starts
-    for spec in config.dedup:
-        build_step(spec)
+    if config.dedup:
+        from refinedweb.data.dedup import build_stages  # dedup stages have their own table (see its docstring)
+
+        build_stages(config.dedup)
     return config

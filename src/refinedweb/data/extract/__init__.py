@@ -35,6 +35,20 @@ def format_refinedweb(text: str, remove_urls: bool = False) -> str:
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+_HTML_START = re.compile(r"<(?:!doctype|html|head|body|div|p|meta|title)\b", re.IGNORECASE)
+
+
+def is_html(doc: Document) -> bool:
+    """HTML from a WARC/ARC response, or text that starts like an HTML page (JSONL holding raw HTML)."""
+    source = doc.metadata.get("warc") or doc.metadata.get("arc")
+    if isinstance(source, dict) and "payload" in source:
+        return source["payload"] == "html"
+    if "arc" in doc.metadata:
+        return True
+    head = doc.text[:2048].lstrip()
+    return head.startswith("<") and _HTML_START.search(head) is not None
+
+
 class ExtractTimeout(Exception):
     pass
 
@@ -86,6 +100,10 @@ class Extract(PerDocumentStep):
         self._engine = get_engine(self.config.engine)
 
     def apply(self, doc: Document) -> str | None:
+        if not is_html(doc):
+            # WET records and JSONL input are already text: only the formatting applies.
+            doc.text = format_refinedweb(doc.text, self.config.remove_urls)
+            return None if len(doc.text) >= max(1, self.config.min_chars) else "empty"
         html = doc.text
         if len(html) > self.config.max_html_bytes:
             return "html_too_large"

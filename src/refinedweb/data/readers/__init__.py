@@ -1,0 +1,81 @@
+"""Readers: one input file (or part of one) → Documents, with every skipped record counted under a reason.
+
+``read_documents(path, config, stats, start, end)`` picks the reader by ``config.format`` or the file suffix. The
+reader's counters form the first entry of a run's stats, named ``read``: ``total`` records seen, ``kept``
+documents produced, ``dropped[reason]`` records skipped (``request``, ``metadata``, ``non_html``, ``too_large``, …).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+from refinedweb.config import Config
+from refinedweb.document import Document
+from refinedweb.errors import ConfigError
+from refinedweb.stats import StepStats
+
+
+@dataclasses.dataclass
+class ReaderConfig(Config):
+    format: str = "auto"
+    """auto (by file suffix), warc (also WET and ARC), jsonl or parquet."""
+    text_key: str = "text"
+    """JSONL/Parquet: the field that holds the text."""
+    id_key: str = "id"
+    """JSONL/Parquet: the field that holds an existing id; kept as it is."""
+    url_key: str = "url"
+    """JSONL/Parquet: the field that holds the URL."""
+    max_record_bytes: int = 10_000_000
+    """WARC/ARC: payloads larger than this are skipped as too_large (the record is not read into memory)."""
+    unit_bytes: int = 256 * 1024 * 1024
+    """JSONL files larger than this are split into byte-range work units of about this size."""
+
+    def validate(self) -> None:
+        if self.format not in ("auto", "warc", "jsonl", "parquet"):
+            raise ConfigError(f"reader.format={self.format!r}; use one of auto, warc, jsonl, parquet")
+        self.check_range("max_record_bytes", 1)
+        self.check_range("unit_bytes", 1024)
+
+
+_SUFFIXES = {
+    "warc": (".warc", ".warc.gz", ".warc.zst", ".wet", ".wet.gz", ".wat", ".wat.gz", ".arc", ".arc.gz", ".warc.txt"),
+    "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".ndjson"),
+    "parquet": (".parquet",),
+}
+
+
+def detect_format(path: str, configured: str = "auto") -> str:
+    if configured != "auto":
+        return configured
+    name = path.lower()
+    for fmt, suffixes in _SUFFIXES.items():
+        if name.endswith(suffixes):
+            return fmt
+    if name.endswith(".zst") or name.endswith(".gz"):
+        return "jsonl"
+    raise ConfigError(f"cannot tell the format of {path} from its name; set reader.format (warc, jsonl, parquet)")
+
+
+def read_documents(
+    path: str,
+    config: ReaderConfig | None = None,
+    stats: StepStats | None = None,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[Document]:
+    """Documents of ``path`` (or of the byte range / row-group range ``[start, end)`` of it)."""
+    config = config or ReaderConfig()
+    stats = stats if stats is not None else StepStats("read")
+    fmt = detect_format(path, config.format)
+    if fmt == "warc":
+        from refinedweb.data.readers.warc import read_warc
+
+        return read_warc(path, config, stats)
+    if fmt == "parquet":
+        from refinedweb.data.readers.parquet import read_parquet
+
+        return read_parquet(path, config, stats, start, end)
+    from refinedweb.data.readers.jsonl import read_jsonl
+
+    return read_jsonl(path, config, stats, start, end)
