@@ -177,3 +177,11 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny_bert, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no tokenizer files" in err and "--tokenizer" in err
     assert _ner(bare, tmp_path / "o5", "--tokenizer", str(tiny_bert)) == 0
+
+
+def test_evaluate_cli_reports_ner_of_a_finetuned_model(ner_run, tmp_path):
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(ner_run / "model"), "--tasks", f"ner:{DATA / 'conll_dev.txt'}",
+                 "--output", str(out)]) == 0
+    scores = json.loads(out.read_text())[f"ner:{DATA / 'conll_dev.txt'}"]
+    assert scores["f1"] == pytest.approx(_results(ner_run)["test"]["f1"])
