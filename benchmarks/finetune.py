@@ -90,12 +90,14 @@ def run_ours(files: dict, model: str, output: Path, h: dict) -> dict:
     cfg = FinetuneConfig.from_dict({**files, **h, "model": model, "output": str(output)})
     results = finetune(cfg, log=lambda m: print("  [ours]", m, flush=True))
     return summarize(files["task"], results["validation"], results["test"], results["train"]["seconds"],
-                     results["train"]["examples_per_second"], results["train"])
+                     results["train"]["cpu_seconds"], results["train"]["examples"] * h["epochs"], results["train"])
 
 
-def summarize(task: str, val: dict, test: dict, seconds: float, eps: float, train: dict | None = None) -> dict:
+def summarize(task: str, val: dict, test: dict, seconds: float, cpu_seconds: float, examples: float,
+              train: dict | None = None) -> dict:
     key = "f1" if task == "ner" else "accuracy"
-    out = {"dev": val[key], "test": test[key], "train_seconds": seconds, "train_examples_per_second": eps}
+    out = {"dev": val[key], "test": test[key], "train_seconds": seconds, "train_cpu_seconds": cpu_seconds,
+           "train_examples_per_cpu_second": examples / cpu_seconds}
     if task == "cls":
         out["test_macro_f1"] = test["macro_f1"]
     if train:
@@ -135,26 +137,42 @@ def run_hf_trainer(files: dict, model_path: str, output: Path, h: dict, sampling
         report_to="none", save_strategy="no", eval_strategy="no", logging_steps=50, use_cpu=True,
         train_sampling_strategy=sampling, dataloader_num_workers=0, disable_tqdm=True)
     trainer = Trainer(model=model, args=arguments, train_dataset=train, data_collator=collator)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     device = torch.device("cpu")
     val, _ = predict(model, splits["validation"], task, labels, tokenizer.pad_token_id, 64, device)
     test, _ = predict(model, splits["test"], task, labels, tokenizer.pad_token_id, 64, device)
-    return summarize(task, val, test, seconds, len(train) * cfg.epochs / seconds)
+    return summarize(task, val, test, seconds, cpu_seconds, len(train) * cfg.epochs)
 
 
 def compare(part: str, args, work: Path) -> dict:
+    """Ours and the HF Trainer, once per seed (seed = head init, dropout and data order on both sides)."""
     files = prepare(part, args, work)
-    h = hyper(args)
-    rows = {"ours": run_ours(files, minilm(), work / "ours", h)}
-    print(f"  ours done: {rows['ours']}", flush=True)
-    rows["hf_trainer"] = run_hf_trainer(files, minilm(), work / "hf", h, args.hf_sampling)
-    print(f"  HF Trainer done: {rows['hf_trainer']}", flush=True)
+    runs: dict[str, list[dict]] = {"ours": [], "hf_trainer": []}
+    for seed in args.seeds:
+        h = hyper(args, seed=seed)
+        runs["ours"].append(run_ours(files, minilm(), work / f"ours-{seed}", h))
+        print(f"  seed {seed} ours: {runs['ours'][-1]}", flush=True)
+        runs["hf_trainer"].append(run_hf_trainer(files, minilm(), work / f"hf-{seed}", h, args.hf_sampling))
+        print(f"  seed {seed} HF Trainer: {runs['hf_trainer'][-1]}", flush=True)
+    rows = {name: mean_of(r) for name, r in runs.items()}
     rows["ratios"] = {"dev_delta": rows["ours"]["dev"] - rows["hf_trainer"]["dev"],
                       "test_delta": rows["ours"]["test"] - rows["hf_trainer"]["test"],
-                      "speedup": rows["hf_trainer"]["train_seconds"] / rows["ours"]["train_seconds"]}
-    return {"files": files, "hyperparameters": h, "hf_train_sampling_strategy": args.hf_sampling, **rows}
+                      "speedup_cpu": rows["hf_trainer"]["train_cpu_seconds"] / rows["ours"]["train_cpu_seconds"],
+                      "speedup_wall": rows["hf_trainer"]["train_seconds"] / rows["ours"]["train_seconds"]}
+    return {"files": files, "hyperparameters": hyper(args), "seeds": args.seeds,
+            "hf_train_sampling_strategy": args.hf_sampling, "per_seed": runs, **rows}
+
+
+def mean_of(runs: list[dict]) -> dict:
+    """Mean of every numeric field over seeds, plus the sample standard deviation of dev and test."""
+    import statistics
+
+    out = {k: statistics.fmean(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], (int, float))}
+    for k in ("dev", "test"):
+        out[f"{k}_sd"] = statistics.stdev(r[k] for r in runs) if len(runs) > 1 else 0.0
+    return out
 
 
 def child(args) -> None:
@@ -176,10 +194,12 @@ def lora(args, work: Path) -> dict:
     files = prepare("ner", args, work)
     full = spawn(files, hyper(args), work / "full")
     print(f"  full: {full}", flush=True)
-    adapter = spawn(files, hyper(args, lr=args.lora_lr, lora_r=8, lora_alpha=16.0,
-                                 lora_targets=["query", "value"]), work / "lora")
+    adapter = spawn(files, hyper(args, lr=args.lora_lr, lora_r=args.lora_r, lora_alpha=2.0 * args.lora_r,
+                                 lora_targets=args.lora_targets.split(","), epochs=args.lora_epochs or args.epochs),
+                    work / "lora")
     print(f"  lora: {adapter}", flush=True)
-    return {"files": files, "full": full, "lora": adapter, "lora_lr": args.lora_lr,
+    return {"files": files, "full": full, "lora": adapter, "lora_lr": args.lora_lr, "lora_r": args.lora_r,
+            "lora_alpha": 2.0 * args.lora_r, "lora_targets": args.lora_targets, "lora_epochs": args.lora_epochs or args.epochs,
             "trainable_fraction": adapter["trainable_params"] / adapter["total_params"],
             "test_f1_delta": adapter["test"] - full["test"], "dev_f1_delta": adapter["dev"] - full["dev"],
             "peak_memory_ratio": adapter["peak_memory_mb"] / full["peak_memory_mb"]}
@@ -188,10 +208,15 @@ def lora(args, work: Path) -> dict:
 def distill(args, work: Path) -> dict:
     from transformers import AutoModel, AutoTokenizer
 
-    teacher = work / "full" / "model"
+    files = prepare("ner", args, work)
+    if args.teacher_epochs:  # a better-trained teacher than the lora part's full run
+        teacher_dir = work / f"teacher-{args.teacher_epochs:g}ep"
+        print(f"  teacher: {spawn(files, hyper(args, epochs=args.teacher_epochs), teacher_dir)}", flush=True)
+    else:
+        teacher_dir = work / "full"
+    teacher = teacher_dir / "model"
     if not teacher.exists():
         raise SystemExit(f"{teacher} is missing: run --part lora first (its full fine-tuning run is the teacher)")
-    files = prepare("ner", args, work)
     student = work / "student-3layer"
     AutoModel.from_pretrained(minilm(), num_hidden_layers=3).save_pretrained(student)
     AutoTokenizer.from_pretrained(minilm()).save_pretrained(student)
@@ -200,9 +225,10 @@ def distill(args, work: Path) -> dict:
     distilled = spawn(files, hyper(args, teacher=str(teacher), distill_alpha=0.5, temperature=2.0),
                       work / "student-distilled", str(student))
     print(f"  student distilled: {distilled}", flush=True)
-    teacher_results = json.loads((work / "full" / "results.json").read_text())
+    teacher_results = json.loads((teacher_dir / "results.json").read_text())
     return {"files": files, "teacher": {"dev": teacher_results["validation"]["f1"],
                                         "test": teacher_results["test"]["f1"]},
+            "teacher_epochs": args.teacher_epochs or args.epochs, "distill_alpha": 0.5, "temperature": 2.0,
             "student_alone": alone, "student_distilled": distilled,
             "test_f1_gain": distilled["test"] - alone["test"], "dev_f1_gain": distilled["dev"] - alone["dev"]}
 
@@ -212,13 +238,16 @@ def table(part: str, result: dict) -> str:
     if part in ("ner", "sst2"):
         rows = [("ours", result["ours"]), (f"HF Trainer ({result['hf_train_sampling_strategy']})", result["hf_trainer"])]
     elif part == "lora":
-        rows = [("full fine-tuning", result["full"]), ("LoRA r=8 (query,value)", result["lora"])]
+        rows = [("full fine-tuning", result["full"]),
+                (f"LoRA r={result['lora_r']} ({result['lora_targets']}), {result['lora_epochs']} epochs", result["lora"])]
     else:
         rows = [("student alone", result["student_alone"]), ("student distilled", result["student_distilled"])]
-    lines = [f"| run | dev {metric} | test {metric} | train s | ex/s | trainable | peak RSS MB |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| run | dev {metric} | test {metric} | train CPU s | train wall s | ex/CPU s | trainable | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in rows:
-        lines.append(f"| {name} | {r['dev']:.4f} | {r['test']:.4f} | {r['train_seconds']:.1f} | "
-                     f"{r['train_examples_per_second']:.1f} | {r.get('trainable_params', '-')} | "
+        sd = f" ± {r['dev_sd']:.4f}" if r.get("dev_sd") else "", f" ± {r['test_sd']:.4f}" if r.get("test_sd") else ""
+        lines.append(f"| {name} | {r['dev']:.4f}{sd[0]} | {r['test']:.4f}{sd[1]} | {r['train_cpu_seconds']:.1f} | {r['train_seconds']:.1f} | "
+                     f"{r['train_examples_per_cpu_second']:.1f} | {r.get('trainable_params', '-')} | "
                      f"{r.get('peak_memory_mb', float('nan')):.0f} |")
     return "\n".join(lines)
 
@@ -231,6 +260,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=None, help="default 1e-4 ner, 5e-5 sst2")
     parser.add_argument("--lora-lr", type=float, default=1e-3)
+    parser.add_argument("--teacher-epochs", type=float, default=None, help="distill: train a teacher this long first")
+    parser.add_argument("--lora-r", type=int, default=8)
+    parser.add_argument("--lora-targets", default="query,value", help="comma-separated module names")
+    parser.add_argument("--lora-epochs", type=float, default=None, help="default: --epochs")
+    parser.add_argument("--seeds", default="42", help="comma-separated seeds for the ner/sst2 comparison")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy shared CPU)")
     parser.add_argument("--hf-sampling", default="group_by_length", help="HF Trainer train_sampling_strategy")
     parser.add_argument("--workdir", default="/tmp/refinedweb-bench-finetune")
@@ -244,6 +278,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.child:
         return child(args)
+    args.seeds = [int(x) for x in args.seeds.split(",")]
     args.train_n = args.train_n or (2000 if args.part == "sst2" else 800)
     args.lr = args.lr or (5e-5 if args.part == "sst2" else 1e-4)
     work = Path(args.workdir)

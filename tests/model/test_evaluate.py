@@ -25,8 +25,9 @@ def test_loglikelihood_is_the_sum_of_continuation_token_logprobs(lm):
     for (context, continuation), (ll, greedy) in zip(requests, got):
         if context.endswith(" "):
             context, continuation = context[:-1], " " + continuation
-        ctx = tokenizer.encode(context, add_special_tokens=False) if context else [tokenizer.bos_token_id]
-        whole = tokenizer.encode(context + continuation, add_special_tokens=False) if context else \
+        # the MiniLM tokenizer wraps text in [CLS] ... [SEP]: the BOS-like [CLS] stays, the trailing [SEP] goes
+        ctx = tokenizer.encode(context)[:-1] if context else [tokenizer.bos_token_id]
+        whole = tokenizer.encode(context + continuation)[:-1] if context else \
             ctx + tokenizer.encode(continuation, add_special_tokens=False)
         with torch.no_grad():
             logprobs = torch.log_softmax(model(input_ids=torch.tensor([whole])).logits[0].float(), -1)

@@ -12,8 +12,6 @@ import dataclasses
 import json
 import typing
 
-_BOOLS_ON = ("group_by_length", "merge_lora")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from refinedweb.model.finetune.config import FinetuneConfig
@@ -44,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             data[f.name] = value
     config = FinetuneConfig.from_dict(data)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        from refinedweb.errors import MissingDependencyError
+
+        raise MissingDependencyError("torch", "train") from None
 
     from refinedweb.model.finetune.train import finetune
     from refinedweb.model.tasks.metrics import format_classification_report, format_ner_report

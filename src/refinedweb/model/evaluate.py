@@ -2,8 +2,8 @@
 
 - ``loglikelihoods``: the lm-evaluation-harness request type. For (context, continuation), trailing spaces of the
   context move to the continuation, the pair is tokenized whole and the continuation's tokens are those after the
-  context's tokens (lm-eval ``HFLM._encode_pair``); no special tokens are added, and an empty context is replaced by
-  the BOS/EOS token. Returns the summed log-probability of the continuation and whether it is the greedy decode.
+  context's tokens (lm-eval ``HFLM._encode_pair``); leading special tokens (BOS) are kept as the tokenizer adds them,
+  trailing ones are not, and an empty context is replaced by the BOS/EOS token. Returns the summed log-probability of the continuation and whether it is the greedy decode.
 - ``evaluate_choice``: multiple choice (acc, acc_norm) or LAMBADA (acc, perplexity), zero- or few-shot.
 - ``perplexity``: held-out token perplexity of a text file or token shards, in non-overlapping windows of the
   model's context (each window's first token is context only, as in a fresh document).
@@ -33,9 +33,20 @@ def _encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int],
     if not context:
         prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         return [prefix], tokenizer.encode(continuation, add_special_tokens=False)
-    whole = tokenizer.encode(context + continuation, add_special_tokens=False)
-    context_ids = tokenizer.encode(context, add_special_tokens=False)
+    whole = _encode(tokenizer, context + continuation)
+    context_ids = _encode(tokenizer, context)
     return context_ids, whole[len(context_ids):]
+
+
+def _encode(tokenizer, text: str) -> list[int]:
+    """Token ids with the tokenizer's own leading special tokens (a Llama-style BOS), as lm-eval >= 0.4.9 encodes, but
+    without trailing ones: a BERT-style [SEP] at the end of the context would otherwise swallow the continuation's
+    first token."""
+    ids = tokenizer.encode(text)
+    specials = set(tokenizer.all_special_ids)
+    while ids and ids[-1] in specials:
+        ids.pop()
+    return ids
 
 
 @torch.inference_mode()

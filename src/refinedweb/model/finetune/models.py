@@ -50,7 +50,13 @@ def load_tokenizer(model_path: str, tokenizer_path: str | None = None):
             f"{path}: no tokenizer files ({', '.join(_TOKENIZER_FILES)}); copy the tokenizer the model was trained "
             "with into the folder (tokenizer.save_pretrained(folder)) or pass --tokenizer FOLDER"
         )
-    tokenizer = _transformers().AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    auto = _transformers().AutoTokenizer
+    tokenizer = auto.from_pretrained(str(path), local_files_only=True)
+    try:
+        tokenizer(["a", "b"], is_split_into_words=True)
+    except ValueError:
+        # byte-level BPE tokenizers (GPT-2 style) refuse pre-split words unless words get their leading space back
+        tokenizer = auto.from_pretrained(str(path), local_files_only=True, add_prefix_space=True)
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError(f"{path}: the tokenizer has no fast (tokenizers) version, which word alignment needs; save "
                           "a tokenizer.json with it")

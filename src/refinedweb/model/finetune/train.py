@@ -129,7 +129,8 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
     history, evaluations = [], []
     best_metric, best_state, best_step, stale = -math.inf, None, 0, 0
     step, epoch, started = 0, 0, time.perf_counter()
-    trained_examples, eval_seconds = 0, 0.0
+    trained_examples, eval_seconds, eval_cpu_seconds = 0, 0.0, 0.0
+    cpu_started = time.process_time()
     eval_every = cfg.eval_every or steps_per_epoch
     done = False
     while not done:
@@ -174,11 +175,12 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
                     + (f" distill {parts['distill']:.4f}" if teacher is not None else "")
                     + (f" replay {parts['replay']:.4f}" if replay is not None else ""))
             if "validation" in evals and (step % eval_every == 0 or step == total_steps):
-                eval_started = time.perf_counter()
+                eval_started, eval_cpu_started = time.perf_counter(), time.process_time()
                 scores, _ = predict(model, evals["validation"], cfg.task, labels, pad_id, cfg.eval_batch_size, device, bf16)
                 metric = selection_metric(cfg.task, scores)
                 evaluations.append({"step": step, "metric": metric, "loss": scores["loss"]})
                 eval_seconds += time.perf_counter() - eval_started
+                eval_cpu_seconds += time.process_time() - eval_cpu_started
                 log(f"step {step}: validation metric {metric:.4f} (loss {scores['loss']:.4f})")
                 if metric > best_metric:
                     best_metric, best_step, stale = metric, step, 0
@@ -193,6 +195,8 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
                 break
         epoch += 1
     train_seconds = time.perf_counter() - started - eval_seconds  # optimisation only; evaluations timed apart
+    # CPU time of this process: on a machine shared with other jobs it measures our work, wall time measures theirs too
+    train_cpu_seconds = time.process_time() - cpu_started - eval_cpu_seconds
     if best_state is not None:
         with torch.no_grad():
             params = dict(model.named_parameters())
@@ -206,7 +210,8 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
         if records:
             _write_jsonl(output / "predictions" / f"{name}.jsonl", records)
     results["train"] = {
-        "examples": len(train.features), "steps": step, "epochs": step / steps_per_epoch, "seconds": train_seconds, "eval_seconds": eval_seconds,
+        "examples": len(train.features), "steps": step, "epochs": step / steps_per_epoch, "seconds": train_seconds, "cpu_seconds": train_cpu_seconds,
+        "eval_seconds": eval_seconds,
         "examples_per_second": trained_examples / train_seconds if train_seconds else 0.0,
         "trainable_params": trainable, "total_params": total_params, "best_step": best_step,
         "peak_memory_mb": _peak_memory_mb(device), "device": device.type, "bf16": bf16,

@@ -8,11 +8,11 @@ loss: the model learns to answer, not to reproduce prompts.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from refinedweb.errors import ConfigError
 from refinedweb.io import open_text_stream
+from refinedweb.model.tasks.tabular import jsonl_rows
 
 DEFAULT_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
 _SYNONYMS = {"prompt": ("prompt", "instruction"), "response": ("response", "output")}
@@ -28,16 +28,10 @@ class Pair:
 def read_pairs(path: str) -> list[Pair]:
     pairs = []
     with open_text_stream(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{number}: not valid JSON ({exc.msg}); fix or delete the line") from None
+        for number, row in jsonl_rows(handle, path):
             values = {}
             for key, names in _SYNONYMS.items():
-                found = next((row[n] for n in names if isinstance(row, dict) and isinstance(row.get(n), str)), None)
+                found = next((row[n] for n in names if isinstance(row.get(n), str)), None)
                 if found is None:
                     raise ConfigError(f"{path}:{number}: needs a string field {' or '.join(names)!r}")
                 values[key] = found

@@ -30,7 +30,7 @@ def read_labelled_texts(path: str, text_column: str | None = None, label_column:
     base = path.removesuffix(".gz").removesuffix(".zst")
     with open_text_stream(path) as handle:
         if base.endswith(".jsonl") or base.endswith(".json"):
-            rows = _jsonl_rows(handle, path)
+            rows = jsonl_rows(handle, path)
         elif base.endswith(".tsv") or base.endswith(".csv"):
             rows = enumerate(csv.DictReader(handle, delimiter="\t" if base.endswith(".tsv") else ","), 2)
         else:
@@ -52,7 +52,8 @@ def read_labelled_texts(path: str, text_column: str | None = None, label_column:
     return examples
 
 
-def _jsonl_rows(handle, path: str):
+def jsonl_rows(handle, path: str):
+    """(line number, object) per non-blank line; invalid JSON or a non-object is an error naming file and line."""
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
