@@ -10,7 +10,8 @@ from refinedweb.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="JSONL(.gz/.zst) or Parquet documents: files, globs, folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="JSONL(.gz/.zst) or Parquet documents: files, globs, folders")
     parser.add_argument("--tokenizer", required=True, help="a tokenizer folder (refinedweb tokenizer train), a "
                         "tokenizer.json, or a local Hugging Face tokenizer folder")
     parser.add_argument("--output", "-o", required=True, help="output folder (SHARDS)")

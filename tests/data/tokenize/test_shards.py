@@ -15,7 +15,8 @@ EOS = 1
 
 
 def _template(dtype: str = "uint16") -> ShardMeta:
-    return ShardMeta(dtype=dtype, num_tokens=0, num_documents=0, eos_id=EOS, tokenizer_sha256="ab" * 32, source="x.jsonl")
+    return ShardMeta(dtype=dtype, num_tokens=0, num_documents=0, eos_id=EOS, tokenizer_sha256="ab" * 32,
+                     source="x.jsonl")
 
 
 def _write(folder, documents: list[list[int]], max_tokens: int, dtype: str = "uint16") -> list[ShardMeta]:

@@ -67,7 +67,8 @@ def test_shards_decode_to_the_documents_joined_by_eos(inputs, tokenizer_dir, rec
     assert stats["total_documents"] == len(records)
     assert stats["total_tokens"] == sum(open_shard(s).meta.num_tokens for d in ("train", "val")
                                         for s in list_shards(out / d))
-    assert sum(b["count"] for b in stats["splits"]["train"]["tokens_per_document"]["histogram"]) == len(expected["train"])
+    histogram = stats["splits"]["train"]["tokens_per_document"]["histogram"]
+    assert sum(b["count"] for b in histogram) == len(expected["train"])
     assert stats["dtype"] == "uint16"
     batch = next(ShardLoader(out / "train", batch_size=2, seq_len=64))
     assert batch.shape == (2, 65)

@@ -18,7 +18,8 @@ def test_special_tokens_get_the_first_ids_in_role_order(tokenizer_dir):
 
 
 def test_disabled_special_tokens_are_left_out(records):
-    config = TrainConfig.from_dict({"vocab_size": 300, "special": {"bos": None, "pad": None, "unk": None, "eos": "</s>"}})
+    special = {"bos": None, "pad": None, "unk": None, "eos": "</s>"}
+    config = TrainConfig.from_dict({"vocab_size": 300, "special": special})
     tok = train_tokenizer((r["text"] for r in records[:3]), config)
     assert tok.token_to_id("</s>") == 0
     assert tok.token_to_id("<|bos|>") is None
@@ -89,7 +90,8 @@ def test_a_corrupt_tokenizer_json_is_a_clear_config_error(tmp_path):
 
 def test_cli_train_then_import(tmp_path, documents_path):
     out = tmp_path / "tok"
-    code = main(["tokenizer", "train", str(documents_path), "--vocab-size", "400", "--output", str(out), "--pad-token", ""])
+    code = main(["tokenizer", "train", str(documents_path), "--vocab-size", "400", "--output", str(out),
+                 "--pad-token", ""])
     assert code == 0
     record = json.loads((out / "refinedweb_tokenizer.json").read_text())
     assert record["documents"] == 12 and record["vocab_size"] == 400

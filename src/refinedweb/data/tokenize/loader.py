@@ -35,7 +35,9 @@ STATE_VERSION = 1
 
 
 class ShardLoader:
-    def __init__(self, path: str | Path, batch_size: int, seq_len: int, rank: int = 0, world_size: int = 1, seed: int = 0):
+    def __init__(
+        self, path: str | Path, batch_size: int, seq_len: int, rank: int = 0, world_size: int = 1, seed: int = 0
+    ):
         if batch_size < 1 or seq_len < 1:
             raise ConfigError(f"batch_size={batch_size} and seq_len={seq_len} must both be at least 1")
         if world_size < 1 or not 0 <= rank < world_size:
@@ -44,14 +46,18 @@ class ShardLoader:
         self.batch_size, self.seq_len = batch_size, seq_len
         self.rank, self.world_size, self.seed = rank, world_size, seed
         if (self.path / "train").is_dir() and not any(self.path.glob("*.bin")):
-            raise ConfigError(f"{self.path} is a tokenize output folder; pass {self.path / 'train'} or {self.path / 'val'}")
+            raise ConfigError(
+                f"{self.path} is a tokenize output folder; pass {self.path / 'train'} or {self.path / 'val'}"
+            )
         stems = list_shards(self.path) if self.path.is_dir() else []
         if not stems:
             raise ConfigError(f"no token shards (*.json sidecars) in {self.path}; run `refinedweb tokenize` first")
         shards = [open_shard(stem) for stem in stems]
         hashes = {s.meta.tokenizer_sha256 for s in shards}
         if len(hashes) > 1:
-            raise ConfigError(f"the shards in {self.path} come from {len(hashes)} different tokenizers; keep one per folder")
+            raise ConfigError(
+                f"the shards in {self.path} come from {len(hashes)} different tokenizers; keep one per folder"
+            )
         self.shard_names = [stem.name for stem in stems]
         self.tokenizer_sha256 = hashes.pop()
         self.eos_id = shards[0].meta.eos_id
