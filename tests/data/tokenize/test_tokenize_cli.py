@@ -178,3 +178,13 @@ def test_parquet_and_zstd_inputs_give_the_same_documents(tokenizer_dir, records,
         assert _tokenize([source], tokenizer_dir, out) == 0
         decoded[source.name] = [tok.decode(d.tolist()) for d in _documents(out / "train")]
     assert decoded["docs.parquet"] == decoded["docs.jsonl.zst"] == [r["text"] for r in records]
+
+
+def test_an_empty_tokenizer_setting_is_a_config_error(inputs, tmp_path):
+    from refinedweb.data.tokenize.run import tokenize_corpus
+    from refinedweb.data.tokenize.task import TokenizeConfig
+
+    with pytest.raises(ConfigError, match="tokenizer is empty"):
+        tokenize_corpus([str(p) for p in inputs], tmp_path / "out", TokenizeConfig())
+    with pytest.raises(ConfigError, match="val_fraction"):
+        tokenize_corpus([str(p) for p in inputs], tmp_path / "out", TokenizeConfig(tokenizer="x", val_fraction=2.0))

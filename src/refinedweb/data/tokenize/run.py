@@ -47,6 +47,7 @@ def tokenize_corpus(
     Configuration mistakes (no such tokenizer, no such input, an output folder holding another run) raise
     ``ConfigError`` before any work. Units that fail are listed under ``units.failed``; the others finish.
     """
+    config.validate()  # also when built in Python rather than from_dict
     files = expand_inputs(inputs)
     missing = [f for f in files if not is_url(f) and not os.path.exists(f)]
     if missing:

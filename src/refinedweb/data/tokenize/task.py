@@ -25,6 +25,7 @@ from refinedweb.data.executors.base import WorkUnit
 from refinedweb.data.readers import ReaderConfig, read_documents
 from refinedweb.data.tokenize.files import LoadedTokenizer, load_tokenizer
 from refinedweb.data.tokenize.shards import ShardMeta, ShardWriter, token_dtype
+from refinedweb.errors import ConfigError
 from refinedweb.stats import StepStats
 
 SPLITS = ("train", "val")
@@ -42,6 +43,8 @@ class TokenizeConfig(Config):
     reader: ReaderConfig = dataclasses.field(default_factory=ReaderConfig)
 
     def validate(self) -> None:
+        if not self.tokenizer:
+            raise ConfigError("TokenizeConfig.tokenizer is empty; set it to a tokenizer folder or tokenizer.json")
         self.check_range("val_fraction", 0.0, 1.0)
         self.check_range("shard_tokens", 1)
         self.check_range("batch_documents", 1)
