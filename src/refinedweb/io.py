@@ -33,7 +33,7 @@ def expand_inputs(patterns: list[str]) -> list[str]:
                 str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith(".")
             )
         else:
-            matched = [pattern]
+            matched = [pattern] if os.path.exists(pattern) else []
         if not matched:
             raise ConfigError(f"input {pattern!r} matches no file; check the path or the glob")
         files.extend(matched)

@@ -157,3 +157,9 @@ def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, sample_warcs):
     assert [(s["name"], s["total"], s["kept"]) for s in stats["steps"]] == [
         (s["name"], s["total"], s["kept"]) for s in full["steps"]
     ]
+
+
+def test_missing_literal_input_is_a_usage_error(tmp_path, capsys):
+    config = write_config(tmp_path)
+    assert main(["refine", str(tmp_path / "missing.jsonl"), "--config", config, "-o", str(tmp_path / "o")]) == 2
+    assert "missing.jsonl" in capsys.readouterr().err
