@@ -32,8 +32,10 @@ def expand_inputs(patterns: list[str]) -> list[str]:
             matched = sorted(
                 str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith(".")
             )
+        elif os.path.exists(pattern):
+            matched = [pattern]
         else:
-            matched = [pattern] if os.path.exists(pattern) else []
+            raise ConfigError(f"input file {pattern} does not exist; check the path")
         if not matched:
             raise ConfigError(f"input {pattern!r} matches no file; check the path or the glob")
         files.extend(matched)

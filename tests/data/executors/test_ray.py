@@ -144,12 +144,14 @@ def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_addres
 
 
 def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, ray_address, capsys):
-    missing = str(tmp_path / "vanished.warc.gz")  # listed, then gone: the unit cannot be done
+    broken = tmp_path / "broken.parquet"  # exists, but cannot be read: the unit cannot be done
+    broken.write_bytes(b"PAR1 this is not a parquet file PAR1")
+    missing = str(broken)
     out = tmp_path / "out"
     code = main(["refine", INPUTS[0], missing, INPUTS[1], "--config", write_config(tmp_path), "-o", str(out),
                  "--quiet", "--executor", "ray", "--workers", "2"])
     assert code == 1
-    assert f"failed: {missing}: FatalError: cannot open input file" in capsys.readouterr().err
+    assert f"failed: {missing}: FatalError: {missing} is not a readable Parquet file" in capsys.readouterr().err
     units = json.loads((out / "stats.json").read_text())["units"]
     assert units["completed"] == 2 and [f["input"] for f in units["failed"]] == [missing]
     assert len(list((out / "documents").iterdir())) == 2

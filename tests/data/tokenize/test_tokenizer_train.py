@@ -110,8 +110,8 @@ def test_cli_train_errors(tmp_path, capsys):
                  str(tmp_path / "o")]) == 2
     assert "matches no file" in capsys.readouterr().err
     assert main(["tokenizer", "train", str(tmp_path / "missing.jsonl"), "--vocab-size", "400", "--output",
-                 str(tmp_path / "o")]) == 1
-    assert "cannot open input file" in capsys.readouterr().err
+                 str(tmp_path / "o")]) == 2
+    assert "missing.jsonl does not exist" in capsys.readouterr().err
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert main(["tokenizer", "train", str(empty), "--vocab-size", "400", "--output", str(tmp_path / "o")]) == 2

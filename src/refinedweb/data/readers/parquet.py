@@ -14,10 +14,14 @@ from refinedweb.stats import StepStats
 
 
 def row_group_count(path: str) -> int:
+    """Row groups in the file; 1 for a file that cannot be read, whose single unit then fails with the reason."""
     import pyarrow.parquet as pq
 
-    with open_binary(path) as handle:
-        return pq.ParquetFile(handle).num_row_groups
+    try:
+        with open_binary(path) as handle:
+            return pq.ParquetFile(handle).num_row_groups
+    except Exception:  # pyarrow raises several types for a corrupt footer; the unit reports it
+        return 1
 
 
 def read_parquet(
