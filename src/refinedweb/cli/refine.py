@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if "://" in args.output:
+        raise ConfigError(f"--output {args.output}: write to a local or shared-filesystem folder; URL outputs are "
+                          "not supported yet (copy the folder to object storage afterwards)")
     config = load_pipeline(args.preset, args.config, args.overrides)
     result = refine(
         args.inputs,

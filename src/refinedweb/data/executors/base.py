@@ -16,6 +16,7 @@ decide where ``run_unit`` is called.
 from __future__ import annotations
 
 import json
+import os
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -82,9 +83,10 @@ def run_unit(task: UnitTask, unit: WorkUnit, state_dir: Path) -> UnitOutcome:
     if done is not None:
         return UnitOutcome(unit, done, skipped=True)
     try:
-        if not getattr(task, "_ready_in_this_process", False):
+        # Set up once per process: a task pickled to another process (a worker, an actor) sets up again there.
+        if getattr(task, "_ready_in_pid", None) != os.getpid():
             task.setup()
-            task._ready_in_this_process = True  # type: ignore[attr-defined]
+            task._ready_in_pid = os.getpid()  # type: ignore[attr-defined]
         stats = task.run(unit)
     except RefinedWebError as exc:
         return UnitOutcome(unit, error=f"{type(exc).__name__}: {exc}")
