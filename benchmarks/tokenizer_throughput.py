@@ -32,10 +32,6 @@ from __future__ import annotations
 import os
 import sys
 
-# This file is named like the standard library's ``tokenize`` module, which ``inspect`` and ``linecache`` import:
-# take this folder off the import path so they get the real one.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
 os.environ["RAYON_NUM_THREADS"] = "1"  # before tokenizers is imported: its Rust thread pool reads this once
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
