@@ -30,7 +30,6 @@ of ``--repeats``). Throughput is MB of UTF-8 text per second. Usage::
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ["RAYON_NUM_THREADS"] = "1"  # before tokenizers is imported: its Rust thread pool reads this once
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
