@@ -195,3 +195,16 @@ def test_connect_without_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependencyError, match=r"refinedweb\[ray\]"):
         ray_executor.connect(None, 1)
+
+
+def test_refinedweb_preset_with_dedup_gives_the_same_output_on_ray(tmp_path, ray_address):
+    runs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        assert main(["refine", *INPUTS, "--preset", "refinedweb", "-o", str(out), "--quiet", "--executor", executor,
+                     "--workers", "2"]) == 0
+        runs[executor] = out
+    assert snapshot(runs["ray"]) == snapshot(runs["local"])
+    names = ("read", "langid", "gopher_quality", "minhash", "substring", "url")
+    assert counts(runs["ray"], names) == counts(runs["local"], names)
+    assert [s for s in counts(runs["ray"], names) if s[0] == "minhash"]
