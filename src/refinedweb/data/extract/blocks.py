@@ -41,11 +41,13 @@ _LINK_SPAN = re.compile("\x01[^\x02\n]*\x02?")
 
 # Exclusive character categories (a lookup table over all code points). A line's counts are one bincount over
 # (line, category, inside a link).
-SPACE, TAB, OTHER, PUNCT_END, PUNCT, DIGIT, CJK, SEP = range(8)
-_N_CAT = 8
+UNCOUNTED, SPACE, TAB, OTHER, PUNCT_END, PUNCT, DIGIT, CJK, SEP = range(9)
+_N_CAT = 9
 _CATEGORY = np.full(0x110000, OTHER, dtype=np.uint8)
-for _c in " \r\n\u00a0\u3000\x01\x02":
+for _c in " \r\u00a0\u3000":
     _CATEGORY[ord(_c)] = SPACE
+for _c in "\n" + _OPEN + _CLOSE:  # line ends and link marks are not text
+    _CATEGORY[ord(_c)] = UNCOUNTED
 _CATEGORY[ord("\t")] = TAB
 for _c in ",;:\uff0c\u3001\uff1b\uff1a":
     _CATEGORY[ord(_c)] = PUNCT
@@ -130,16 +132,18 @@ def split_lines(rendered: str) -> Lines:
     # Visible text with links marked by one control character each; tags never span lines in this rendering.
     marked = _ANY_TAG.sub("", rendered.replace("<a ", _OPEN + "<a ").replace("</a>", _CLOSE))
     codes = np.frombuffer(marked.encode("utf-32-le"), dtype=np.uint32)
-    cells = np.cumsum(codes == 10) * _N_CAT + _CATEGORY[codes]
+    newline = codes == 10
+    cells = (np.cumsum(newline) - newline) * _N_CAT + _CATEGORY[codes]  # a newline belongs to the line it ends
     per_line = np.bincount(cells, minlength=n_lines * _N_CAT).reshape(n_lines, _N_CAT)
     chars = per_line[:, OTHER:].sum(axis=1)
     has = chars > 0
     keep = np.flatnonzero(has)
     keep_list = keep.tolist()
+    clean = marked.replace(_OPEN, "").replace(_CLOSE, "")
+    texts_all = clean.split("\n")
     # Link text: what goes when the marked link spans (up to the closing mark or the line end) are cut out.
-    unlinked = _LINK_SPAN.sub("", marked)
-    link_chars = _line_lengths(marked)[keep] - _line_lengths(unlinked)[keep]
-    texts_all = marked.replace(_OPEN, "").replace(_CLOSE, "").split("\n")
+    unlinked = _LINK_SPAN.sub("", marked).replace(_CLOSE, "")
+    link_chars = np.fromiter(map(len, texts_all), np.int64, n_lines)[keep] - _line_lengths(unlinked)[keep]
     texts = [texts_all[i].strip() for i in keep_list]
     # The line's block element: the reduced tag it starts with (block elements start their line here).
     kind = np.fromiter([_START_KIND.get(raw_lines[i].lstrip()[:3], -1) for i in keep_list], np.int64, len(keep))

@@ -39,6 +39,7 @@ _RATES = ("link_chars", "punct", "digits", "cjk", "seps")
 _LOGS = ("chars", "words", "punct")
 _CONTEXT = ("log_words", "link_chars_rate", "ends_sentence", "punct_rate")
 _WINDOWS = (1, 3, 8)
+_MASS_WINDOWS = (8, 24)
 _COL = {name: i for i, name in enumerate(STATS)}
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -49,6 +50,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     + ("rel_len", "is_longest", "position", "mass_before", "mass_after", "dist_to_longest")
     + tuple(f"{name}_w{w}" for w in _WINDOWS for name in _CONTEXT)
     + ("page_log_words", "page_link_density")
+    + tuple(f"mass_share_w{w}" for w in _MASS_WINDOWS)
+    + tuple(f"mass_peak_w{w}" for w in _MASS_WINDOWS)
 )
 
 
@@ -131,4 +134,16 @@ def block_features(lines: Lines, title: str | None) -> np.ndarray:
     page = np.broadcast_to(
         (np.log1p(total), stats[:, _COL["link_chars"]].sum() / max(chars.sum(), 1.0)), (n, 2)
     )
-    return np.hstack((onehot, logs, rates, line, context, page))
+    return np.hstack((onehot, logs, rates, line, context, page, mass_features(words)))
+
+
+def mass_features(words: np.ndarray) -> np.ndarray:
+    """Where the page's text mass is: the share of all words within i-h..i+h (for each h in ``_MASS_WINDOWS``), and
+    that sum relative to the page's densest window. The article body is the densest region; teaser lists and
+    footers are thinner."""
+    n = len(words)
+    csum = np.concatenate(([0.0], np.cumsum(words)))
+    total = max(csum[-1], 1.0)
+    idx = np.arange(n)
+    sums = [csum[np.minimum(idx + h + 1, n)] - csum[np.maximum(idx - h, 0)] for h in _MASS_WINDOWS]
+    return np.column_stack([s / total for s in sums] + [s / max(s.max(), 1.0) for s in sums])

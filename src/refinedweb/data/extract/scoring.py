@@ -1,8 +1,8 @@
-"""The block classifier: two stacked logistic regressions over ``features.block_features``.
+"""The block classifier: two stacked scorers over ``features.block_features``.
 
 Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 2 sees stage 1's probabilities
 smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs), which is a cheap stand-in
-for a sequence model. A line is kept when stage 2's probability reaches ``threshold``.
+for a sequence model. Stage 2 is a logistic regression plus, optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``.
 
 The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, a few kB of JSON): the feature names
 are stored with them and must equal ``features.FEATURE_NAMES``, so a feature change without retraining fails loudly
@@ -53,6 +53,8 @@ class BlockModel:
     w2: np.ndarray
     b2: float
     threshold: float
+    hidden: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    """Stage 2's optional tanh layer (H, c, v): adds tanh(x2.H + c).v to stage 2's log-odds."""
 
     def __post_init__(self) -> None:
         # Fold the standardisation into the weights once, so prediction is two matrix-vector products.
@@ -62,6 +64,11 @@ class BlockModel:
         self._w2x = self.w2[:n_feat] / self.scale
         self._w2p = self.w2[n_feat:]
         self._b2 = self.b2 - float(self.mean @ self._w2x)
+        if self.hidden is not None:
+            hh, hc, self._hv = self.hidden
+            self._hx = hh[:n_feat] / self.scale[:, None]
+            self._hp = hh[n_feat:]
+            self._hc = hc - self.mean @ self._hx
         t = min(max(self.threshold, 1e-9), 1 - 1e-9)
         self._cut = float(np.log(t / (1 - t)))
 
@@ -74,12 +81,21 @@ class BlockModel:
 
     def stage2(self, xs: np.ndarray, p1: np.ndarray) -> np.ndarray:
         """Stage-2 probabilities from *standardised* features and stage-1 probabilities (training uses this)."""
-        return _sigmoid(np.hstack((xs, stage2_inputs(p1))) @ self.w2 + self.b2)
+        x2 = np.hstack((xs, stage2_inputs(p1)))
+        z = x2 @ self.w2 + self.b2
+        if self.hidden is not None:
+            hh, hc, hv = self.hidden
+            z = z + np.tanh(x2 @ hh + hc) @ hv
+        return _sigmoid(z)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """Stage-2 log-odds that each line (row of raw features ``x``) is main text."""
         p1 = _sigmoid(x @ self._w1 + self._b1)
-        return x @ self._w2x + stage2_inputs(p1) @ self._w2p + self._b2
+        s2 = stage2_inputs(p1)
+        z = x @ self._w2x + s2 @ self._w2p + self._b2
+        if self.hidden is not None:
+            z = z + np.tanh(x @ self._hx + s2 @ self._hp + self._hc) @ self._hv
+        return z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Probability that each line is main text."""
@@ -102,6 +118,7 @@ class BlockModel:
             "w2": self.w2.tolist(),
             "b2": self.b2,
             "threshold": self.threshold,
+            "hidden": None if self.hidden is None else [a.tolist() for a in self.hidden],
         }
 
     @classmethod
@@ -114,8 +131,10 @@ class BlockModel:
                 "`python -m refinedweb.data.extract.train`"
             )
         arr = lambda key: np.asarray(data[key], dtype=np.float64)  # noqa: E731
+        hidden = data.get("hidden")
         return cls(arr("mean"), arr("scale"), arr("w1"), float(data["b1"]), arr("w2"), float(data["b2"]),
-                   float(data["threshold"]))
+                   float(data["threshold"]),
+                   None if hidden is None else tuple(np.asarray(a, dtype=np.float64) for a in hidden))
 
 
 @lru_cache(maxsize=1)

@@ -27,22 +27,29 @@ import html as html_lib
 import json
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from refinedweb.data.extract.blocks import parse_tree, render, split_lines
-from refinedweb.data.extract.devsets import SETS, load_set, page_prf, tokens
+from refinedweb.data.extract.devsets import SETS, load_set, tokens
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
 from refinedweb.data.extract.scoring import BlockModel, stage2_inputs
 from refinedweb.errors import InputError
 
+_SHORT_LINE = 4
+_SHORT_REACH = 400
+"""How far (in characters of the gold word sequence) a short line may be from the previous match."""
 THRESHOLDS = tuple(np.round(np.arange(0.25, 0.76, 0.05), 2))
 L2 = 1e-3
 """Ridge penalty per standardised weight, relative to the weighted mean log-loss."""
 FOLDS = 3
+HIDDEN = 24
+"""Units of stage 2's hidden layer (0: stage 2 is a plain logistic regression)."""
+EPOCHS = 4
 
 
 @dataclass
@@ -54,23 +61,50 @@ class PageData:
     x: np.ndarray
     y: np.ndarray
     w: np.ndarray
+    gold_tokens: Counter = field(default_factory=Counter)
 
 
 def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
-    """(soft label, word count) per line; see the module docstring."""
-    gold_seq = " " + " ".join(tokens_in_order(gold)) + " "
-    gold_set = set(gold_seq.split())
+    """(soft label, word count) per line; see the module docstring.
+
+    Lines are aligned to the gold in page order: a line is main text when its words occur as a whole-word sequence
+    in the gold at or after the end of the last match. Short lines (under 4 words: "Tech", "Share") must match close
+    to that point, so a menu word that happens to occur somewhere in the article is not taken for main text, and a
+    long line found only earlier in the gold counts once (the repeated copies of a headline do not).
+    """
+    gold_words = tokens_in_order(gold)
+    gold_seq = " " + " ".join(gold_words) + " "
+    remaining = Counter(gold_words)  # gold words not yet claimed by a line: a second copy of a passage gets none
     y = np.zeros(len(texts))
     n = np.zeros(len(texts))
+    cursor = 0
+    seen: set[str] = set()
     for i, text in enumerate(texts):
         words = tokens_in_order(text)
         n[i] = len(words)
         if not words:
             continue
-        if " " + " ".join(words) + " " in gold_seq:
+        needle = " " + " ".join(words) + " "
+        if len(words) < _SHORT_LINE:
+            pos = gold_seq.find(needle, max(cursor - 1, 0), cursor + _SHORT_REACH + len(needle))
+        else:
+            pos = gold_seq.find(needle, max(cursor - 1, 0))
+            if pos < 0 and needle not in seen and needle in gold_seq:
+                y[i] = 1.0  # matched out of order: keep it, but do not move the cursor back
+                seen.add(needle)
+                remaining -= Counter(words)
+                continue
+        if pos >= 0:
             y[i] = 1.0
+            seen.add(needle)
+            cursor = pos + len(needle) - 1
+            remaining -= Counter(words)
         elif len(words) >= 6:
-            y[i] = sum(w in gold_set for w in words) / len(words)
+            claimed = Counter(words) & remaining
+            share = sum(claimed.values()) / len(words)
+            if share >= 0.5:
+                y[i] = share
+                remaining -= claimed
     return y, n
 
 
@@ -95,7 +129,7 @@ def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[Pag
             texts = [html_lib.unescape(t) for t in lines.texts]
             y, n = label_lines(texts, page.gold)
             w = n / max(n.sum(), 1.0)
-            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title), y, w))
+            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title), y, w, tokens(page.gold)))
         print(f"prepared {name}", file=sys.stderr, flush=True)
     sizes = {s: sum(p.set == s for p in pages) for s in sets}
     mean = np.mean(list(sizes.values()))
@@ -122,6 +156,46 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2, it
     return beta[:-1], float(beta[-1])
 
 
+def fit_hidden_layer(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, w_lin: np.ndarray, b_lin: float, hidden: int = HIDDEN,
+    epochs: int = EPOCHS, batch: int = 4096, lr: float = 2e-3, l2: float = 1e-4, seed: int = 0,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Add a tanh hidden layer beside a fitted logistic regression: z = x.w + b + tanh(x.H + c).v.
+
+    Starts from the linear solution (v = 0), then Adam on mini-batches of the weighted log-loss; returns
+    (w, b, H, c, v). The linear part keeps training too, so the layer learns what the linear model cannot.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = x.shape
+    params = [w_lin.copy(), np.array([b_lin]), rng.normal(0, 1 / np.sqrt(d), (d, hidden)), np.zeros(hidden),
+              np.zeros(hidden)]
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    step = 0
+    mean_w = w.mean()
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            xb, yb, wb = x[idx], y[idx], w[idx] / mean_w
+            wl, bl, hh, hc, hv = params
+            act = np.tanh(xb @ hh + hc)
+            z = xb @ wl + bl[0] + act @ hv
+            g = wb * (0.5 + 0.5 * np.tanh(0.5 * z) - yb) / len(idx)  # d loss / d z
+            g_act = np.outer(g, hv) * (1 - act**2)
+            grads = [xb.T @ g + l2 * wl, np.array([g.sum()]), xb.T @ g_act + l2 * hh, g_act.sum(axis=0),
+                     act.T @ g + l2 * hv]
+            step += 1
+            for p, gr, a, b in zip(params, grads, m1, m2):
+                a *= 0.9
+                a += 0.1 * gr
+                b *= 0.999
+                b += 0.001 * gr**2
+                p -= lr * (a / (1 - 0.9**step)) / (np.sqrt(b / (1 - 0.999**step)) + 1e-8)
+    wl, bl, hh, hc, hv = params
+    return wl, float(bl[0]), hh, hc, hv
+
+
 def _stack(pages: list[PageData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.vstack([p.x for p in pages]), np.concatenate([p.y for p in pages]), np.concatenate([p.w for p in pages]))
 
@@ -131,10 +205,14 @@ def _fold_of(site: str) -> int:
 
 
 def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float) -> float:
+    """Mean page F1 of keeping the lines with probability >= threshold (the reference metric)."""
     scores = []
     for p, pr in zip(pages, probs):
-        text = "\n".join(t for t, keep in zip(p.texts, pr >= threshold) if keep)
-        scores.append(page_prf(p.gold, text)[2])
+        pred = tokens("\n".join([t for t, keep in zip(p.texts, (pr >= threshold).tolist()) if keep]))
+        common = sum((p.gold_tokens & pred).values())
+        prec = common / max(1, sum(pred.values()))
+        rec = common / max(1, sum(p.gold_tokens.values()))
+        scores.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
     return float(np.mean(scores)) if scores else 0.0
 
 
@@ -160,7 +238,11 @@ def train(pages: list[PageData]) -> BlockModel:
             oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ wk1 + bk1)))
     x2 = np.vstack([np.hstack((stdz(p.x), stage2_inputs(o))) for p, o in zip(pages, oof)])
     w2, b2 = fit_logistic(x2, y, w)
-    model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5)
+    hidden = None
+    if HIDDEN:
+        w2, b2, hh, hc, hv = fit_hidden_layer(x2, y, w, w2, b2)
+        hidden = (hh, hc, hv)
+    model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
     probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
     best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
     model.threshold = float(best)
