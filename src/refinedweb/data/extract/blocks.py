@@ -91,13 +91,14 @@ class Lines:
 
 def parse_tree(html: str):
     """Parse with lexbor; raise ``InputError("extract_error")`` when the page cannot be parsed."""
-    from resiliparse.parse.html import HTMLTree
+    from resiliparse.parse.html import HTMLParserException, HTMLTree
 
     if not isinstance(html, str):
         raise InputError("extract_error", f"extraction needs str HTML, got {type(html).__name__}")
     try:
         tree = HTMLTree.parse(html)
-    except Exception as exc:  # lexbor's HTMLParserException and friends: the page, not the run, is bad
+    except (HTMLParserException, ValueError, UnicodeError) as exc:  # the page, not the run, is bad
+        # Only parser errors: the step's time-limit exception must pass through untouched.
         raise InputError("extract_error", f"HTML parse failed: {exc}") from exc
     if tree.body is None:
         raise InputError("extract_error", "page has no <body>")

@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import html as html_lib
 import json
+import pickle
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -269,10 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="where to write the model trained on every set")
     parser.add_argument("--report", default=None, help="JSON with the leave-one-set-out scores")
     parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-set-out check")
+    parser.add_argument("--cache", default=None, help="pickle of the prepared pages: read if present, else written")
     args = parser.parse_args(argv)
     sets = tuple(s for s in args.sets.split(",") if s)
     t0 = time.time()
-    pages = prepare(args.data, sets, args.limit)
+    if args.cache and Path(args.cache).exists():
+        with open(args.cache, "rb") as fh:
+            pages = [p for p in pickle.load(fh) if p.set in sets]
+    else:
+        pages = prepare(args.data, sets, args.limit)
+        if args.cache:
+            with open(args.cache, "wb") as fh:
+                pickle.dump(pages, fh)
     report: dict = {"features": list(FEATURE_NAMES), "sets": {}}
     if not args.no_loso:
         for held in sets:
