@@ -84,6 +84,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return items if origin is list else tuple(items)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):
+        try:  # YAML 1.1 reads "3e-4" (no dot) as a string; accept it as the float it means
+            return float(value)
+        except ValueError:
+            pass
     if hint in (int, float, str, bool) and not isinstance(value, hint):
         if hint is str and isinstance(value, (int, float)):
             return str(value)

@@ -25,7 +25,6 @@ STEP_MODULES = (
     "refinedweb.data.filters.length",
     "refinedweb.data.lines",
     "refinedweb.data.pii",
-    "refinedweb.data.dedup",
 )
 
 
@@ -64,3 +63,9 @@ def step_class(name: str) -> type:
 def step_names() -> list[str]:
     _load_all()
     return sorted(_STEPS)
+
+
+def registered_steps() -> dict[str, type]:
+    """The steps registered so far in this process, without importing any module (executors ship the ones that
+    came from outside the package to their workers)."""
+    return dict(_STEPS)

@@ -62,6 +62,8 @@ def load_pipeline(preset: str | None, config_file: str | None, overrides: list[s
     data = load_yaml(config_file) if config_file else load_yaml(preset_path(preset or "refinedweb"))
     config = PipelineConfig.from_dict(apply_overrides(data, overrides))
     config.build_steps()  # validates every step's options before any work starts
-    for spec in config.dedup:
-        build_step(spec)
+    if config.dedup:
+        from refinedweb.data.dedup import build_stages  # dedup stages have their own table (see its docstring)
+
+        build_stages(config.dedup)
     return config

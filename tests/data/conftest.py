@@ -1,0 +1,38 @@
+"""Shared fixtures for the refinery step tests: real web documents and a helper that runs a step on a batch."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from refinedweb.document import Document
+
+REAL_DOCS = Path(__file__).parent / "filters" / "real" / "web_docs.jsonl.gz"
+
+
+@pytest.fixture
+def real_docs() -> list[Document]:
+    """56 real extracted web documents (English, a few Chinese); see filters/real/SOURCE.md."""
+    with gzip.open(REAL_DOCS, "rt", encoding="utf-8") as f:
+        return [Document(r["id"], r["text"], r["url"], {"source": r["source"]}) for r in map(json.loads, f)]
+
+
+def _run_step(step, docs: list[Document]) -> list[Document]:
+    ids = [d.id for d in docs]
+    kept = list(step(iter(docs)))
+    stats = step.stats
+    assert stats.total == len(docs)
+    assert stats.kept == len(kept)
+    assert stats.consistent(), stats.to_dict()
+    assert [d.id for d in docs] == ids  # no step changes an id
+    return kept
+
+
+@pytest.fixture
+def run_step():
+    """``run_step(step, docs) -> kept``: run a step over a batch and check the bookkeeping invariants every step
+    keeps (``kept + sum(dropped) == total``, ids unchanged)."""
+    return _run_step

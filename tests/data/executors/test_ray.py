@@ -1,0 +1,195 @@
+"""The Ray executor runs the local executor's units with the same semantics: same bytes, same resume, same failures.
+
+One local Ray instance (2 CPUs) serves the whole module. Runs that must be killed happen in a subprocess driver
+that joins that instance with ``--ray-address``, which also covers connecting to an existing cluster.
+"""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'refinedweb[ray]'")
+
+from refinedweb.cli import main  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+SAMPLES = Path(__file__).resolve().parents[3] / "src" / "refinedweb" / "samples"
+INPUTS = sorted(str(p) for p in SAMPLES.glob("*.warc.gz"))
+
+CONFIG = textwrap.dedent(
+    """
+    name: test
+    steps:
+      - step: extract
+      - step: langid
+        languages: [en]
+        min_score: 0.5
+    """
+)
+
+# A driver with two test-only steps that exist only in this script (so they also show that steps registered
+# outside the package reach the Ray workers).
+SCRIPT = textwrap.dedent(
+    """
+    import dataclasses, os, signal, sys, time
+    from refinedweb.data.step import PerDocumentStep, StepConfig
+    from refinedweb.registry import register
+
+    @register("test_sleep")
+    class Sleep(PerDocumentStep):
+        def apply(self, doc):
+            time.sleep(0.05)
+            return None
+
+    @dataclasses.dataclass
+    class KillOnceConfig(StepConfig):
+        flag: str = ""
+
+    @register("test_kill_once")
+    class KillOnce(PerDocumentStep):
+        '''Kills its own worker process the first time any worker reaches it (the flag file records that).'''
+        Config = KillOnceConfig
+
+        def apply(self, doc):
+            try:
+                fd = os.open(self.config.flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return None
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    from refinedweb.cli import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """Start Ray once for the module; its worker processes inherit this environment, hence the absolute path."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20,
+             logging_level=logging.WARNING)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory) -> Path:
+    """The reference: the same pipeline on the local executor, one process."""
+    folder = tmp_path_factory.mktemp("local")
+    config = folder / "pipeline.yaml"
+    config.write_text(CONFIG)
+    assert main(["refine", *INPUTS, "--config", str(config), "-o", str(folder / "out"), "--quiet", "--rejects"]) == 0
+    return folder / "out"
+
+
+def write_config(tmp_path: Path, extra: str = "") -> str:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(CONFIG + extra)
+    return str(path)
+
+
+def snapshot(folder: Path, sub: str = "documents") -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / sub).iterdir())}
+
+
+def counts(folder: Path, names=("read", "extract", "langid")) -> list[tuple]:
+    steps = json.loads((folder / "stats.json").read_text())["steps"]
+    return [(s["name"], s["total"], s["kept"], s["dropped"]) for s in steps if s["name"] in names]
+
+
+def driver(tmp_path: Path, config: str, out: Path, address: str) -> list[str]:
+    script = tmp_path / "driver.py"
+    script.write_text(SCRIPT)
+    return [sys.executable, str(script), "refine", *INPUTS, "--config", config, "-o", str(out), "--quiet",
+            "--executor", "ray", "--ray-address", address, "--workers", "2"]
+
+
+def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_address, local_run, capsys):
+    assert len(INPUTS) >= 3
+    config = write_config(tmp_path)
+    out = tmp_path / "ray"
+    args = ["refine", *INPUTS, "--config", config, "-o", str(out), "--quiet", "--rejects", "--executor", "ray",
+            "--workers", "2"]
+    assert main(args) == 0
+    assert snapshot(out) == snapshot(local_run)
+    assert snapshot(out, "rejects") == snapshot(local_run, "rejects")
+    assert counts(out) == counts(local_run)
+    for relaunch in (args, args[: args.index("--executor")]):  # the same command, then on the local executor
+        assert main(relaunch) == 0
+        assert json.loads((out / "stats.json").read_text())["units"]["resumed"] == len(INPUTS)
+        assert snapshot(out) == snapshot(local_run)
+    assert main(args + ["--set", "steps.langid.min_score=0.9"]) == 2  # another config: refused, not mixed in
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, ray_address, capsys):
+    missing = str(tmp_path / "vanished.warc.gz")  # listed, then gone: the unit cannot be done
+    out = tmp_path / "out"
+    code = main(["refine", INPUTS[0], missing, INPUTS[1], "--config", write_config(tmp_path), "-o", str(out),
+                 "--quiet", "--executor", "ray", "--workers", "2"])
+    assert code == 1
+    assert f"failed: {missing}: FatalError: cannot open input file" in capsys.readouterr().err
+    units = json.loads((out / "stats.json").read_text())["units"]
+    assert units["completed"] == 2 and [f["input"] for f in units["failed"]] == [missing]
+    assert len(list((out / "documents").iterdir())) == 2
+
+
+def test_a_killed_worker_is_replaced_and_its_unit_retried(tmp_path, ray_address, local_run):
+    flag = tmp_path / "killed-pid"
+    config = write_config(tmp_path, f"  - step: test_kill_once\n    flag: {flag}\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    subprocess.run(driver(tmp_path, config, out, ray_address), check=True, env=env, timeout=300)
+    assert flag.exists(), "a worker should have killed itself"
+    assert int(flag.read_text()) != os.getpid()
+    assert snapshot(out) == snapshot(local_run)
+    assert counts(out) == counts(local_run)
+
+
+def test_kill_9_of_the_driver_then_relaunch_equals_an_uninterrupted_run(tmp_path, ray_address, local_run):
+    config = write_config(tmp_path, "  - step: test_sleep\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    process = subprocess.Popen(driver(tmp_path, config, out, ray_address), env=env)
+    markers = out / ".state" / "refine"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(markers.glob("*.done")) if markers.exists() else []) < 1:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(list(markers.glob("*.done")))
+    assert 1 <= done < len(INPUTS), "the kill should land part-way"
+    subprocess.run(driver(tmp_path, config, out, ray_address), check=True, env=env, timeout=300)
+    assert snapshot(out) == snapshot(local_run)
+    assert counts(out) == counts(local_run)
+    assert json.loads((out / "stats.json").read_text())["units"]["resumed"] >= done
+
+
+def test_connect_without_ray_names_the_extra(monkeypatch):
+    from refinedweb.data.executors import ray as ray_executor
+    from refinedweb.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingDependencyError, match=r"refinedweb\[ray\]"):
+        ray_executor.connect(None, 1)
