@@ -31,7 +31,7 @@ def test_folded_weights_equal_the_standardised_two_stage_model():
 
 
 def test_model_with_other_features_is_refused():
-    data = json.loads(resources.files("refinedweb.resources.extract").joinpath(MODEL_RESOURCE).read_text())
+    data = json.loads(resources.files("refinedweb.resources").joinpath("extract", MODEL_RESOURCE).read_text())
     data["feature_names"] = data["feature_names"][:-1] + ["something_else"]
     with pytest.raises(FatalError, match="retrain"):
         BlockModel.from_dict(data)

@@ -140,5 +140,5 @@ class BlockModel:
 @lru_cache(maxsize=1)
 def load_model() -> BlockModel:
     """The shipped model (loaded once per process)."""
-    text = resources.files("refinedweb.resources.extract").joinpath(MODEL_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("refinedweb.resources").joinpath("extract", MODEL_RESOURCE).read_text(encoding="utf-8")
     return BlockModel.from_dict(json.loads(text), source=MODEL_RESOURCE)
