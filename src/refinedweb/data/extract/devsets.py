@@ -34,6 +34,11 @@ def tokens(text: str) -> Counter:
     return Counter(_TOKEN.findall(text.lower()))
 
 
+def words_in_order(text: str) -> list[str]:
+    """The scorer's tokens in text order (for aligning lines to the gold)."""
+    return _TOKEN.findall(text.lower())
+
+
 def page_prf(gold: str, predicted: str) -> tuple[float, float, float]:
     """Token-level precision, recall, F1 of one page, exactly as /work/shared/tools/score_extraction.py computes them."""
     a, b = tokens(gold), tokens(predicted)

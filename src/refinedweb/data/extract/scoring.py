@@ -4,7 +4,7 @@ Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 
 smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs), which is a cheap stand-in
 for a sequence model. Stage 2 is a logistic regression plus, optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``.
 
-The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, a few kB of JSON): the feature names
+The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, about 35 kB of JSON): the feature names
 are stored with them and must equal ``features.FEATURE_NAMES``, so a feature change without retraining fails loudly
 instead of scoring garbage. ``refinedweb.data.extract.train`` produces the file; docs/extraction.md tells how.
 """

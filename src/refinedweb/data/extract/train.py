@@ -5,17 +5,19 @@
 
 What it does, and why:
 
-- **Labels.** Each rendered line of a page is labelled main text when its lower-cased word sequence occurs in the
-  gold text as a whole-word sequence; lines of 6+ words that miss by small edits get the share of their words found
-  in the gold as a soft label. Lines without a word are not trained on (they cannot change the score).
+- **Labels.** The rendered lines are aligned to the gold text in page order (``label_lines``): a line is main text
+  when its lower-cased words occur as a whole-word sequence at or after the previous match; lines of 6+ words that
+  miss by small edits get the share of their words still unclaimed in the gold as a soft label (at least 0.5).
+  Lines without a word are not trained on (they cannot change the score).
 - **Weights.** The score is F1 over words averaged over pages, so a line weighs its share of the page's words
   (every page sums to 1), and each set is scaled by ``(mean set size / set size) ** 0.5`` so that the 1,381 dragnet
   pages do not drown the 58 CleanEval pages.
-- **Model.** L2-regularised logistic regression fitted by Newton's method (IRLS), twice: stage 1 on the line
-  features, stage 2 on the line features plus stage 1's probabilities smoothed over neighbouring lines. Stage 2 is
-  trained on *out-of-fold* stage-1 probabilities (folds grouped by web site), so it learns how far to trust stage 1
-  on unseen sites rather than on its own training pages. The keep threshold is the one that maximises mean page F1
-  on those out-of-fold predictions.
+- **Model.** Stage 1: L2-regularised logistic regression fitted by Newton's method (IRLS) on the line features.
+  Stage 2: the line features plus stage 1's probabilities smoothed over neighbouring lines, scored by a logistic
+  regression (Newton) with one tanh layer beside it (``HIDDEN`` units, Adam on mini-batches, started from the
+  linear solution). Stage 2 is trained on *out-of-fold* stage-1 probabilities (folds grouped by web site), so it
+  learns how far to trust stage 1 on unseen sites rather than on its own training pages. The keep threshold is the
+  one that maximises the mean over sets of the mean page F1 on those out-of-fold predictions.
 - **Generalisation check.** Leave-one-set-out: for each set, the whole procedure runs on the other sets and the
   held-out set is scored. Those numbers, not the in-sample ones, say how it does on new kinds of pages.
 """
@@ -36,7 +38,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from refinedweb.data.extract.blocks import parse_tree, render, split_lines
-from refinedweb.data.extract.devsets import SETS, load_set, tokens
+from refinedweb.data.extract.devsets import SETS, load_set, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
 from refinedweb.data.extract.scoring import BlockModel, stage2_inputs
@@ -74,7 +76,7 @@ def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
     to that point, so a menu word that happens to occur somewhere in the article is not taken for main text, and a
     long line found only earlier in the gold counts once (the repeated copies of a headline do not).
     """
-    gold_words = tokens_in_order(gold)
+    gold_words = words_in_order(gold)
     gold_seq = " " + " ".join(gold_words) + " "
     remaining = Counter(gold_words)  # gold words not yet claimed by a line: a second copy of a passage gets none
     y = np.zeros(len(texts))
@@ -82,7 +84,7 @@ def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
     cursor = 0
     seen: set[str] = set()
     for i, text in enumerate(texts):
-        words = tokens_in_order(text)
+        words = words_in_order(text)
         n[i] = len(words)
         if not words:
             continue
@@ -108,12 +110,6 @@ def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
                 y[i] = share
                 remaining -= claimed
     return y, n
-
-
-def tokens_in_order(text: str) -> list[str]:
-    from refinedweb.data.extract.devsets import _TOKEN
-
-    return _TOKEN.findall(text.lower())
 
 
 def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[PageData]:
