@@ -28,6 +28,7 @@ Engine = Callable[[str, str], Extracted]
 ENGINES: dict[str, str] = {
     "resiliparse": "refinedweb.data.extract.engines:resiliparse",
     "trafilatura": "refinedweb.data.extract.engines:trafilatura",
+    "refinedweb": "refinedweb.data.extract.main_text:refinedweb",
 }
 
 

@@ -1,0 +1,149 @@
+"""Blocks → a numeric feature matrix for the block classifier (``scoring.py``).
+
+Features describe each line and its neighbourhood, the cues that readability-style extractors and boilerpipe use
+(Kohlschütter et al., "Boilerplate detection using shallow text features", WSDM 2010): text length, link density,
+sentence punctuation, the block element, list nesting, position in the page, repetition inside the page, match with
+the page title, boilerplate vocabulary, and the same statistics averaged over windows of neighbouring lines (the
+"text density" of the region). Length is measured in word-equivalents so that Chinese and Japanese lines (no spaces)
+are not mistaken for one-word lines: a CJK character counts as half a word.
+
+Per-line counts come from ``blocks.split_lines`` as arrays; Python touches each line only for repetition and title
+matching (hash and substring tests), the rest is numpy on whole arrays.
+The column order is part of the model format: ``FEATURE_NAMES`` is saved with the model and checked when it loads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from refinedweb.data.extract.blocks import KINDS, STATS, Lines
+
+_LI = KINDS.index("li")
+
+# Words (lower case: matched on lower-cased text) that mark page furniture in the languages of the development sets (en, zh, de, fr, es, pt, it, ru).
+_BOILERPLATE = re.compile(
+    r"copyright|\u00a9|all rights reserved|cookie|privacy|terms of (?:use|service)|subscribe|newsletter|sign (?:up|in)"
+    r"|log ?in|register|follow us|share (?:this|on)|advertisement|sponsored|related (?:posts|articles|stories)"
+    r"|read more|click here|load more|comments?\b|reply|posted by|tags?:|categor(?:y|ies):"
+    r"|\u7248\u6743|\u767b\u5f55|\u6ce8\u518c|\u5173\u6ce8|\u5206\u4eab|\u8bc4\u8bba|\u5e7f\u544a|\u76f8\u5173"
+    r"|\u4e0a\u4e00\u7bc7|\u4e0b\u4e00\u7bc7|\u9996\u9875|\u8fd4\u56de|\u8d23\u4efb\u7f16\u8f91|\u6765\u6e90"
+    r"|impressum|datenschutz|mentions l\u00e9gales|aviso legal|\u0432\u043e\u0439\u0442\u0438",
+)
+
+_SHORT_WORDS = 12
+
+_RATES = ("link_chars", "punct", "digits", "cjk", "seps")
+_LOGS = ("chars", "words", "punct")
+_CONTEXT = ("log_words", "link_chars_rate", "ends_sentence", "punct_rate")
+_WINDOWS = (1, 3, 8)
+_MASS_WINDOWS = (8, 24)
+_COL = {name: i for i, name in enumerate(STATS)}
+
+FEATURE_NAMES: tuple[str, ...] = (
+    tuple(f"kind_{k}" for k in KINDS)
+    + tuple(f"log_{name}" for name in _LOGS)
+    + tuple(f"{name}_rate" for name in _RATES)
+    + ("ends_sentence", "gap_before", "in_list", "duplicated", "title_match", "boilerplate_word")
+    + ("rel_len", "is_longest", "position", "mass_before", "mass_after", "dist_to_longest")
+    + tuple(f"{name}_w{w}" for w in _WINDOWS for name in _CONTEXT)
+    + ("page_log_words", "page_link_density")
+    + tuple(f"mass_share_w{w}" for w in _MASS_WINDOWS)
+    + tuple(f"mass_peak_w{w}" for w in _MASS_WINDOWS)
+)
+
+
+def window_means(values: np.ndarray, halves: tuple[int, ...]) -> np.ndarray:
+    """Means of the columns of ``values`` (n, k) over lines i-h..i+h for each h (fewer at the edges): (n, k*len(h))."""
+    n = len(values)
+    csum = np.concatenate((np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)))
+    idx = np.arange(n)
+    out = []
+    for half in halves:
+        lo = np.maximum(idx - half, 0)
+        hi = np.minimum(idx + half + 1, n)
+        out.append((csum[hi] - csum[lo]) / (hi - lo)[:, None])
+    return np.hstack(out)
+
+
+def _title_variants(title: str | None) -> frozenset[str]:
+    """The title and its parts around the usual site-name separators ("Headline | Site", "Headline - Site")."""
+    title = (title or "").strip()
+    if len(title) < 8:
+        return frozenset()
+    parts = {title}
+    for sep in (" | ", " - ", " \u2013 ", " \u2014 ", " :: ", "_"):
+        parts.update(p.strip() for p in title.split(sep))
+    return frozenset(p for p in parts if len(p) >= 8)
+
+
+def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
+    """1 for short lines (menus, widgets) that contain a boilerplate word; only those are scanned, which keeps the
+    regex cheap."""
+    hit = np.zeros(len(texts))
+    short = np.flatnonzero(words <= _SHORT_WORDS)
+    if len(short):
+        short_list = short.tolist()
+        joined = "\n".join([texts[i] for i in short_list]).lower()
+        starts = [m.start() for m in _BOILERPLATE.finditer(joined)]
+        if starts:
+            breaks = np.cumsum([len(texts[i]) + 1 for i in short_list])
+            hit[short[np.searchsorted(breaks, starts, side="right")]] = 1.0
+    return hit
+
+
+def block_features(lines: Lines, title: str | None) -> np.ndarray:
+    """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``."""
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    texts, stats = lines.texts, lines.stats
+    counts = Counter(texts)
+    variants = _title_variants(title)
+    flags = np.fromiter([(counts[t] > 1) + 2 * (t in variants) for t in texts], np.float64, n)
+    words = stats[:, _COL["words"]]
+    chars = stats[:, _COL["chars"]]
+    rates = stats[:, [_COL[c] for c in _RATES]] / np.maximum(chars, 1.0)[:, None]
+    logs = np.log1p(stats[:, [_COL[c] for c in _LOGS]])
+    ends = stats[:, _COL["ends_sentence"]]
+    longest = int(np.argmax(words))
+    pos = np.arange(n)
+    mass = np.cumsum(words)
+    total = max(mass[-1], 1.0)
+    onehot = np.zeros((n, len(KINDS)))
+    onehot[pos, lines.kind] = 1.0
+    line = np.column_stack(
+        (
+            ends,
+            stats[:, _COL["gap_before"]],
+            lines.kind == _LI,
+            flags % 2,
+            flags // 2,
+            _boilerplate_hits(texts, words),
+            words / max(words[longest], 1.0),
+            pos == longest,
+            pos / max(n - 1, 1),
+            (mass - words) / total,
+            (total - mass) / total,
+            (pos - longest) / n,
+        )
+    )
+    context = window_means(np.column_stack((logs[:, 1], rates[:, 0], ends, rates[:, 1])), _WINDOWS)
+    page = np.broadcast_to(
+        (np.log1p(total), stats[:, _COL["link_chars"]].sum() / max(chars.sum(), 1.0)), (n, 2)
+    )
+    return np.hstack((onehot, logs, rates, line, context, page, mass_features(words)))
+
+
+def mass_features(words: np.ndarray) -> np.ndarray:
+    """Where the page's text mass is: the share of all words within i-h..i+h (for each h in ``_MASS_WINDOWS``), and
+    that sum relative to the page's densest window. The article body is the densest region; teaser lists and
+    footers are thinner."""
+    n = len(words)
+    csum = np.concatenate(([0.0], np.cumsum(words)))
+    total = max(csum[-1], 1.0)
+    idx = np.arange(n)
+    sums = [csum[np.minimum(idx + h + 1, n)] - csum[np.maximum(idx - h, 0)] for h in _MASS_WINDOWS]
+    return np.column_stack([s / total for s in sums] + [s / max(s.max(), 1.0) for s in sums])

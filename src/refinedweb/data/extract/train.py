@@ -1,0 +1,308 @@
+"""Train the block classifier of the ``refinedweb`` engine on the extraction development sets.
+
+    python -m refinedweb.data.extract.train --data /work/shared/data/extraction \
+        --out src/refinedweb/resources/extract/blocks_v1.json --report benchmarks/extraction_train.json
+
+What it does, and why:
+
+- **Labels.** The rendered lines are aligned to the gold text in page order (``label_lines``): a line is main text
+  when its lower-cased words occur as a whole-word sequence at or after the previous match; lines of 6+ words that
+  miss by small edits get the share of their words still unclaimed in the gold as a soft label (at least 0.5).
+  Lines without a word are not trained on (they cannot change the score).
+- **Weights.** The score is F1 over words averaged over pages, so a line weighs its share of the page's words
+  (every page sums to 1), and each set is scaled by ``(mean set size / set size) ** 0.5`` so that the 1,381 dragnet
+  pages do not drown the 58 CleanEval pages.
+- **Model.** Stage 1: L2-regularised logistic regression fitted by Newton's method (IRLS) on the line features.
+  Stage 2: the line features plus stage 1's probabilities smoothed over neighbouring lines, scored by a logistic
+  regression (Newton) with one tanh layer beside it (``HIDDEN`` units, Adam on mini-batches, started from the
+  linear solution). Stage 2 is trained on *out-of-fold* stage-1 probabilities (folds grouped by web site), so it
+  learns how far to trust stage 1 on unseen sites rather than on its own training pages. The keep threshold is the
+  one that maximises the mean over sets of the mean page F1 on those out-of-fold predictions.
+- **Generalisation check.** Leave-one-set-out: for each set, the whole procedure runs on the other sets and the
+  held-out set is scored. Those numbers, not the in-sample ones, say how it does on new kinds of pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html as html_lib
+import json
+import pickle
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from refinedweb.data.extract.blocks import parse_tree, render, split_lines
+from refinedweb.data.extract.devsets import SETS, load_set, tokens, words_in_order
+from refinedweb.data.extract.features import FEATURE_NAMES, block_features
+from refinedweb.data.extract.main_text import page_hints
+from refinedweb.data.extract.scoring import BlockModel, stage2_inputs
+from refinedweb.errors import InputError
+
+_SHORT_LINE = 4
+_SHORT_REACH = 400
+"""How far (in characters of the gold word sequence) a short line may be from the previous match."""
+THRESHOLDS = tuple(np.round(np.arange(0.25, 0.76, 0.05), 2))
+L2 = 1e-3
+"""Ridge penalty per standardised weight, relative to the weighted mean log-loss."""
+FOLDS = 3
+HIDDEN = 24
+"""Units of stage 2's hidden layer (0: stage 2 is a plain logistic regression)."""
+EPOCHS = 4
+
+
+@dataclass
+class PageData:
+    set: str
+    site: str
+    gold: str
+    texts: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    gold_tokens: Counter = field(default_factory=Counter)
+
+
+def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
+    """(soft label, word count) per line; see the module docstring.
+
+    Lines are aligned to the gold in page order: a line is main text when its words occur as a whole-word sequence
+    in the gold at or after the end of the last match. Short lines (under 4 words: "Tech", "Share") must match close
+    to that point, so a menu word that happens to occur somewhere in the article is not taken for main text, and a
+    long line found only earlier in the gold counts once (the repeated copies of a headline do not).
+    """
+    gold_words = words_in_order(gold)
+    gold_seq = " " + " ".join(gold_words) + " "
+    remaining = Counter(gold_words)  # gold words not yet claimed by a line: a second copy of a passage gets none
+    y = np.zeros(len(texts))
+    n = np.zeros(len(texts))
+    cursor = 0
+    seen: set[str] = set()
+    for i, text in enumerate(texts):
+        words = words_in_order(text)
+        n[i] = len(words)
+        if not words:
+            continue
+        needle = " " + " ".join(words) + " "
+        if len(words) < _SHORT_LINE:
+            pos = gold_seq.find(needle, max(cursor - 1, 0), cursor + _SHORT_REACH + len(needle))
+        else:
+            pos = gold_seq.find(needle, max(cursor - 1, 0))
+            if pos < 0 and needle not in seen and needle in gold_seq:
+                y[i] = 1.0  # matched out of order: keep it, but do not move the cursor back
+                seen.add(needle)
+                remaining -= Counter(words)
+                continue
+        if pos >= 0:
+            y[i] = 1.0
+            seen.add(needle)
+            cursor = pos + len(needle) - 1
+            remaining -= Counter(words)
+        elif len(words) >= 6:
+            claimed = Counter(words) & remaining
+            share = sum(claimed.values()) / len(words)
+            if share >= 0.5:
+                y[i] = share
+                remaining -= claimed
+    return y, n
+
+
+def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[PageData]:
+    pages: list[PageData] = []
+    for name in sets:
+        for page in load_set(data_dir, name, limit):
+            try:
+                tree = parse_tree(page.html)
+            except InputError:
+                continue
+            title, _ = page_hints(tree, page.html)
+            lines = split_lines(render(tree))
+            if not len(lines):
+                continue
+            texts = [html_lib.unescape(t) for t in lines.texts]
+            y, n = label_lines(texts, page.gold)
+            w = n / max(n.sum(), 1.0)
+            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title), y, w, tokens(page.gold)))
+        print(f"prepared {name}", file=sys.stderr, flush=True)
+    sizes = {s: sum(p.set == s for p in pages) for s in sets}
+    mean = np.mean(list(sizes.values()))
+    for p in pages:
+        p.w = p.w * (mean / sizes[p.set]) ** 0.5
+    return pages
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2, iters: int = 12) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression, loss = weighted mean log-loss + l2/2 * |w|^2 (intercept free), by Newton."""
+    xb = np.hstack((x, np.ones((len(x), 1))))
+    beta = np.zeros(xb.shape[1])
+    reg = np.full(xb.shape[1], l2)
+    reg[-1] = 0.0
+    scale = w.sum()
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ beta, -30, 30)))
+        grad = xb.T @ (w * (p - y)) / scale + reg * beta
+        hess = (xb * (w * p * (1 - p))[:, None]).T @ xb / scale + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-4:
+            break
+    return beta[:-1], float(beta[-1])
+
+
+def fit_hidden_layer(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, w_lin: np.ndarray, b_lin: float, hidden: int = HIDDEN,
+    epochs: int = EPOCHS, batch: int = 4096, lr: float = 2e-3, l2: float = 1e-4, seed: int = 0,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Add a tanh hidden layer beside a fitted logistic regression: z = x.w + b + tanh(x.H + c).v.
+
+    Starts from the linear solution (v = 0), then Adam on mini-batches of the weighted log-loss; returns
+    (w, b, H, c, v). The linear part keeps training too, so the layer learns what the linear model cannot.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = x.shape
+    params = [w_lin.copy(), np.array([b_lin]), rng.normal(0, 1 / np.sqrt(d), (d, hidden)), np.zeros(hidden),
+              np.zeros(hidden)]
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    step = 0
+    mean_w = w.mean()
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            xb, yb, wb = x[idx], y[idx], w[idx] / mean_w
+            wl, bl, hh, hc, hv = params
+            act = np.tanh(xb @ hh + hc)
+            z = xb @ wl + bl[0] + act @ hv
+            g = wb * (0.5 + 0.5 * np.tanh(0.5 * z) - yb) / len(idx)  # d loss / d z
+            g_act = np.outer(g, hv) * (1 - act**2)
+            grads = [xb.T @ g + l2 * wl, np.array([g.sum()]), xb.T @ g_act + l2 * hh, g_act.sum(axis=0),
+                     act.T @ g + l2 * hv]
+            step += 1
+            for p, gr, a, b in zip(params, grads, m1, m2):
+                a *= 0.9
+                a += 0.1 * gr
+                b *= 0.999
+                b += 0.001 * gr**2
+                p -= lr * (a / (1 - 0.9**step)) / (np.sqrt(b / (1 - 0.999**step)) + 1e-8)
+    wl, bl, hh, hc, hv = params
+    return wl, float(bl[0]), hh, hc, hv
+
+
+def _stack(pages: list[PageData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.vstack([p.x for p in pages]), np.concatenate([p.y for p in pages]), np.concatenate([p.w for p in pages]))
+
+
+def _fold_of(site: str) -> int:
+    return sum(site.encode()) % FOLDS
+
+
+def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float) -> float:
+    """Mean page F1 of keeping the lines with probability >= threshold (the reference metric)."""
+    scores = []
+    for p, pr in zip(pages, probs):
+        pred = tokens("\n".join([t for t, keep in zip(p.texts, (pr >= threshold).tolist()) if keep]))
+        common = sum((p.gold_tokens & pred).values())
+        prec = common / max(1, sum(pred.values()))
+        rec = common / max(1, sum(p.gold_tokens.values()))
+        scores.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def train(pages: list[PageData]) -> BlockModel:
+    x, y, w = _stack(pages)
+    mean = x.mean(axis=0)
+    scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
+    stdz = lambda a: (a - mean) / scale  # noqa: E731
+    w1, b1 = fit_logistic(stdz(x), y, w)
+    # Out-of-fold stage-1 probabilities, folds grouped by site.
+    folds = np.array([_fold_of(p.site) for p in pages])
+    oof: list[np.ndarray] = [np.zeros(0)] * len(pages)
+    for k in range(FOLDS):
+        train_idx = [i for i in range(len(pages)) if folds[i] != k]
+        test_idx = [i for i in range(len(pages)) if folds[i] == k]
+        if not train_idx or not test_idx:
+            for i in test_idx:
+                oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ w1 + b1)))
+            continue
+        xk, yk, wk = _stack([pages[i] for i in train_idx])
+        wk1, bk1 = fit_logistic(stdz(xk), yk, wk)
+        for i in test_idx:
+            oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ wk1 + bk1)))
+    x2 = np.vstack([np.hstack((stdz(p.x), stage2_inputs(o))) for p, o in zip(pages, oof)])
+    w2, b2 = fit_logistic(x2, y, w)
+    hidden = None
+    if HIDDEN:
+        w2, b2, hh, hc, hv = fit_hidden_layer(x2, y, w, w2, b2)
+        hidden = (hh, hc, hv)
+    model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
+    probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
+    best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
+    model.threshold = float(best)
+    return model
+
+
+def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float) -> float:
+    """Mean over sets of the mean page F1 (every set counts the same when choosing the threshold)."""
+    by_set: dict[str, list[int]] = {}
+    for i, p in enumerate(pages):
+        by_set.setdefault(p.set, []).append(i)
+    return float(np.mean([page_f1([pages[i] for i in idx], [probs[i] for i in idx], threshold) for idx in by_set.values()]))
+
+
+def evaluate(model: BlockModel, pages: list[PageData]) -> float:
+    return page_f1(pages, [model.predict(p.x) for p in pages], model.threshold)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="/work/shared/data/extraction")
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--limit", type=int, default=None, help="pages per set (for a quick run)")
+    parser.add_argument("--out", default=None, help="where to write the model trained on every set")
+    parser.add_argument("--report", default=None, help="JSON with the leave-one-set-out scores")
+    parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-set-out check")
+    parser.add_argument("--cache", default=None, help="pickle of the prepared pages: read if present, else written")
+    args = parser.parse_args(argv)
+    sets = tuple(s for s in args.sets.split(",") if s)
+    t0 = time.time()
+    if args.cache and Path(args.cache).exists():
+        with open(args.cache, "rb") as fh:
+            pages = [p for p in pickle.load(fh) if p.set in sets]
+    else:
+        pages = prepare(args.data, sets, args.limit)
+        if args.cache:
+            with open(args.cache, "wb") as fh:
+                pickle.dump(pages, fh)
+    report: dict = {"features": list(FEATURE_NAMES), "sets": {}}
+    if not args.no_loso:
+        for held in sets:
+            model = train([p for p in pages if p.set != held])
+            heldout = [p for p in pages if p.set == held]
+            f1 = evaluate(model, heldout)
+            report["sets"][held] = {"held_out_f1": round(f1, 4), "pages": len(heldout), "threshold": model.threshold}
+            print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold})", flush=True)
+    model = train(pages)
+    for name in sets:
+        f1 = evaluate(model, [p for p in pages if p.set == name])
+        report["sets"].setdefault(name, {})["in_sample_f1"] = round(f1, 4)
+        print(f"in-sample         {name:14s} F1={f1:.4f}", flush=True)
+    report["threshold"] = model.threshold
+    report["seconds"] = round(time.time() - t0, 1)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(model.to_dict(), fh, separators=(",", ":"))
+            fh.write("\n")
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

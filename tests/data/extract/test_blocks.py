@@ -1,0 +1,64 @@
+"""blocks.py: the minimal-HTML rendering read as a line table."""
+
+import numpy as np
+import pytest
+
+from refinedweb.data.extract.blocks import KINDS, STATS, parse_tree, render, split_lines
+from refinedweb.errors import InputError
+
+COL = {name: i for i, name in enumerate(STATS)}
+
+RENDERED = (
+    "<h1>Title &amp; more</h1>\n\n"
+    '<p>Para one bold <a href="x">link</a> end.</p>\n\n'
+    "<ul>\n  <li>item one</li>\n  <li>item <a href=\"y\">two</a></li>\n</ul>\n"
+    "a\t\tb &lt; c\n"
+    "\u4e2d\u6587\u5b57\u3002\n"
+    '<a href="/">Home</a>'
+)
+
+
+def test_kinds_links_and_gaps():
+    lines = split_lines(RENDERED)
+    assert lines.texts == ["Title &amp; more", "Para one bold link end.", "item one", "item two",
+                           "a\t\tb &lt; c", "\u4e2d\u6587\u5b57\u3002", "Home"]
+    assert [KINDS[k] for k in lines.kind] == ["h1", "p", "li", "li", "cell", "text", "text"]
+    stats = lines.stats
+    assert stats[1, COL["link_chars"]] == len("link")
+    assert stats[3, COL["link_chars"]] == len("two")
+    assert stats[6, COL["link_chars"]] == len("Home") == stats[6, COL["chars"]]
+    assert stats[0, COL["link_chars"]] == 0
+    assert stats[1, COL["ends_sentence"]] == 1 and stats[2, COL["ends_sentence"]] == 0
+    assert stats[1, COL["gap_before"]] == 1 and stats[3, COL["gap_before"]] == 0
+    assert stats[5, COL["cjk"]] == 3 and stats[5, COL["words"]] == 1 + 1.5
+    assert stats[1, COL["words"]] == 5
+
+
+def test_unclosed_link_ends_with_its_line():
+    lines = split_lines('<a href="">open link\nplain text after')
+    assert lines.stats[0, COL["link_chars"]] > 0 and lines.stats[1, COL["link_chars"]] == 0
+
+
+def test_page_control_characters_are_not_taken_for_link_marks():
+    lines = split_lines("\x01garbage text\x02 more")
+    assert lines.texts == ["garbage text more"] and lines.stats[0, COL["link_chars"]] == 0
+
+
+def test_text_of_decodes_entities():
+    lines = split_lines(RENDERED)
+    keep = np.zeros(len(lines), dtype=bool)
+    keep[[0, 4]] = True
+    assert lines.text_of(keep) == "Title & more\na\t\tb < c"
+
+
+def test_render_skips_navigation_and_footer():
+    tree = parse_tree("<html><body><nav><a href='/'>Menu</a></nav><p>Body text.</p><footer>Foot</footer></body></html>")
+    assert split_lines(render(tree)).texts == ["Body text."]
+
+
+def test_empty_and_bad_input():
+    assert len(split_lines("")) == 0
+    assert len(split_lines(render(parse_tree("")))) == 0
+    with pytest.raises(InputError) as err:
+        parse_tree(b"<html></html>")
+    assert err.value.reason == "extract_error"
