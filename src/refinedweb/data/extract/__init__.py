@@ -24,15 +24,18 @@ __all__ = ["Extract", "Extracted", "ENGINES", "get_engine", "format_refinedweb"]
 
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\u00a0]+")
+# Horizontal whitespace, including no-break and the Unicode typographic spaces.
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_LINE_EDGES = re.compile(r" ?\n ?")
 
 
 def format_refinedweb(text: str, remove_urls: bool = False) -> str:
-    """RefinedWeb's formatting after extraction: at most two consecutive newlines, optionally no URLs."""
+    """RefinedWeb's formatting after extraction: at most two consecutive newlines, optionally no URLs. Runs of
+    horizontal whitespace become one space and lines are trimmed (whole-text passes, not a loop over lines)."""
     if remove_urls:
         text = _URL.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+    text = _LINE_EDGES.sub("\n", _SPACES.sub(" ", text))
+    return _MANY_NEWLINES.sub("\n\n", text).strip()
 
 
 _HTML_START = re.compile(r"<(?:!doctype|html|head|body|div|p|meta|title)\b", re.IGNORECASE)
