@@ -185,3 +185,11 @@ def test_evaluate_cli_reports_ner_of_a_finetuned_model(ner_run, tmp_path):
                  "--output", str(out)]) == 0
     scores = json.loads(out.read_text())[f"ner:{DATA / 'conll_dev.txt'}"]
     assert scores["f1"] == pytest.approx(_results(ner_run)["test"]["f1"])
+
+
+def test_freezing_leaves_only_the_unfrozen_parameters_trainable(tiny_bert, tmp_path):
+    assert _ner(tiny_bert, tmp_path / "enc", "--freeze-encoder", "--max-steps", "2") == 0
+    assert _results(tmp_path / "enc")["train"]["trainable_params"] == 32 * 9 + 9  # the classifier only
+    assert _ner(tiny_bert, tmp_path / "low", "--freeze-layers", "1", "--max-steps", "2") == 0
+    low = _results(tmp_path / "low")["train"]
+    assert 32 * 9 + 9 < low["trainable_params"] < low["total_params"] - 30522 * 32

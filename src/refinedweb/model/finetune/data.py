@@ -98,10 +98,11 @@ def encode(task: str, split: Split, tokenizer, labels: list[str] | None, max_len
 
 
 def make_batches(lengths: list[int], batch_size: int, shuffle: bool, seed: int, group_by_length: bool) -> list[list[int]]:
-    """Index batches. With grouping, examples are shuffled, cut into mega-batches of 50 batches, sorted by length
-    inside each, then batches are shuffled: similar lengths share a batch (little padding) while every epoch still
-    sees a random order (the scheme of transformers' LengthGroupedSampler). Without shuffling (evaluation), batches
-    follow the sorted lengths."""
+    """Index batches. With grouping, examples are shuffled, cut into mega-batches, sorted by length inside each, then
+    batches are shuffled: similar lengths share a batch (little padding) while every epoch still sees a random order
+    (the scheme of transformers' LengthGroupedSampler). A mega-batch holds min(n / (4 * batch_size), 50) batches, as
+    there: on a small set, sorting everything at once would make whole batches of 2-token fragments and swing the
+    gradients. Without shuffling (evaluation), batches follow the sorted lengths."""
     order = list(range(len(lengths)))
     if not shuffle:
         order.sort(key=lambda i: lengths[i])
@@ -109,7 +110,7 @@ def make_batches(lengths: list[int], batch_size: int, shuffle: bool, seed: int, 
     rng = random.Random(seed)
     rng.shuffle(order)
     if group_by_length:
-        mega = batch_size * 50
+        mega = batch_size * max(1, min(len(order) // (4 * batch_size), 50))
         order = [i for s in range(0, len(order), mega) for i in sorted(order[s:s + mega], key=lambda i: -lengths[i])]
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     if group_by_length:
