@@ -64,3 +64,19 @@ def tiny_llama(tmp_path_factory, minilm) -> Path:
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def write_shard(folder, documents: list[list[int]], eos_id: int, eos_after_each: bool = True):
+    """Write ``documents`` (token id lists) as one real refinedweb shard in ``folder`` (made if needed)."""
+    import numpy as np
+
+    from refinedweb.data.tokenize.shards import ShardMeta, ShardWriter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = [d + [eos_id] if eos_after_each else d for d in documents]
+    template = ShardMeta(dtype="uint16", num_tokens=0, num_documents=0, eos_id=eos_id, tokenizer_sha256="test",
+                         source="test")
+    writer = ShardWriter(folder, "shard", template, max_tokens=10**9)
+    writer.add(np.concatenate([np.asarray(d, dtype=np.int64) for d in docs]), np.array([len(d) for d in docs]))
+    writer.close()
+    return folder

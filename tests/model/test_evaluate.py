@@ -7,7 +7,7 @@ import torch
 from refinedweb.cli import main
 from refinedweb.model.evaluate import evaluate_choice, loglikelihoods, perplexity
 
-from ._tiny_models import DATA, minilm, tiny_llama  # noqa: F401  (fixtures)
+from ._tiny_models import DATA, minilm, tiny_llama, write_shard  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,7 @@ def test_perplexity_of_text_equals_perplexity_of_the_same_tokens_in_shards(lm, t
     model, tokenizer = lm
     text = DATA / "wikitext_sample.txt"
     ids = tokenizer.encode(text.read_text(), add_special_tokens=False)
-    np.asarray(ids, dtype=np.uint16).tofile(tmp_path / "s.bin")
-    np.asarray([len(ids)], dtype=np.uint64).tofile(tmp_path / "s.idx")
-    (tmp_path / "s.json").write_text(json.dumps({"dtype": "uint16", "eos_id": tokenizer.eos_token_id}))
+    write_shard(tmp_path, [ids], tokenizer.eos_token_id, eos_after_each=False)
     from_text = perplexity(model, tokenizer, str(text), max_length=128)
     from_shards = perplexity(model, tokenizer, str(tmp_path), max_length=128)
     assert from_text["tokens"] == from_shards["tokens"] == len(ids) - -(-len(ids) // 128)

@@ -10,7 +10,7 @@ from refinedweb.cli import main
 from refinedweb.model.finetune.losses import distill_loss_sum, task_loss_sum
 from refinedweb.model.tasks.metrics import ner_scores
 
-from ._tiny_models import DATA, minilm, tiny_bert, tiny_llama  # noqa: F401  (fixtures)
+from ._tiny_models import DATA, minilm, tiny_bert, tiny_llama, write_shard  # noqa: F401  (fixtures)
 
 FAST = ["--epochs", "3", "--batch-size", "16", "--lr", "3e-3", "--warmup-ratio", "0", "--seed", "0", "--log-every", "1000"]
 
@@ -113,17 +113,9 @@ def test_distillation_changes_the_loss_only_when_alpha_is_positive(tiny_bert, ne
 
 
 def _write_shards(folder, tokenizer):
-    folder.mkdir()
     text = (DATA / "wikitext_sample.txt").read_text()
-    docs = [d for d in text.split("\n = ") if d.strip()]
-    ids, ends = [], []
-    for doc in docs:
-        ids += tokenizer.encode(doc, add_special_tokens=False) + [tokenizer.eos_token_id]
-        ends.append(len(ids))
-    np.asarray(ids, dtype=np.uint16).tofile(folder / "shard_00000.bin")
-    np.asarray(ends, dtype=np.uint64).tofile(folder / "shard_00000.idx")
-    (folder / "shard_00000.json").write_text(json.dumps({"dtype": "uint16", "eos_id": tokenizer.eos_token_id}))
-    return folder
+    docs = [tokenizer.encode(d, add_special_tokens=False) for d in text.split("\n = ") if d.strip()]
+    return write_shard(folder, docs, tokenizer.eos_token_id)
 
 
 def test_sft_masks_prompts_and_replay_mixes_lm_loss(tiny_llama, tmp_path):

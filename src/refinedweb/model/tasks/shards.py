@@ -1,44 +1,31 @@
-"""A small reader of the refinery's token shards, for replay batches and held-out perplexity.
+"""The refinery's token shards seen as one stream of windows, for replay batches and held-out perplexity.
 
-A shard is ``NAME.bin`` (uint16 or uint32 token ids, EOS between documents), ``NAME.idx`` (uint64 document end
-offsets) and ``NAME.json`` (sidecar with at least ``dtype`` and ``eos_id``). Files are memory-mapped, never read
-whole. This stands in until ``refinedweb.data.tokenize.loader.ShardLoader`` is available; only the window sampling
-below is needed here, not resumable positions.
+Opening and checking shards is ``refinedweb.data.tokenize.shards``' job (memory maps, sidecar checks); this adds
+only the window sampling that fine-tuning and evaluation need, not the loader's resumable positions.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from refinedweb.data.tokenize.shards import list_shards, open_shard
 from refinedweb.errors import ConfigError
-
-_DTYPES = {"uint16": np.uint16, "uint32": np.uint32}
 
 
 class TokenShards:
-    """All ``*.bin`` shards of a folder (or one ``.bin`` file), seen as one token stream."""
+    """All shards of a folder (``SHARDS/train`` when given the ``tokenize`` output root), or one shard."""
 
     def __init__(self, path: str | Path):
         path = Path(path)
-        bins = sorted(path.glob("*.bin")) if path.is_dir() else [path]
-        if not bins or not all(b.exists() for b in bins):
+        stems = (list_shards(path) or list_shards(path / "train")) if path.is_dir() else [path]
+        if not stems:
             raise ConfigError(f"{path}: no token shards (*.bin with *.json sidecars) found; run `refinedweb tokenize` "
                               "first or point to its output folder")
-        self.arrays = []
-        self.eos_id = None
-        for bin_path in bins:
-            sidecar = bin_path.with_suffix(".json")
-            if not sidecar.exists():
-                raise ConfigError(f"{bin_path}: the sidecar {sidecar.name} is missing; shards need their .json")
-            meta = json.loads(sidecar.read_text())
-            dtype = _DTYPES.get(str(meta.get("dtype")))
-            if dtype is None:
-                raise ConfigError(f"{sidecar}: dtype {meta.get('dtype')!r} is not uint16 or uint32")
-            self.eos_id = meta.get("eos_id", self.eos_id)
-            self.arrays.append(np.memmap(bin_path, dtype=dtype, mode="r"))
+        shards = [open_shard(stem) for stem in stems]
+        self.arrays = [shard.tokens for shard in shards]
+        self.eos_id = shards[-1].meta.eos_id
         self.sizes = np.array([len(a) for a in self.arrays], dtype=np.int64)
         if self.sizes.sum() == 0:
             raise ConfigError(f"{path}: the token shards are empty")
