@@ -7,6 +7,7 @@ shared passages and same-URL pages over three files, so every stage (and MinHash
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,23 @@ def test_a_driver_joins_the_cluster_with_ray_address(tmp_path, ray_address, corp
     assert done.returncode == 0, done.stderr
     assert list((out / ".dedup").rglob("markers/*.done"))
     assert "exact" in done.stdout and "url" in done.stdout
+
+
+def test_a_run_stopped_on_one_executor_resumes_on_the_other(tmp_path, ray_address, corpus):
+    """Stop a local run after its first stage and in the middle of MinHash (some pieces done), then finish it on
+    Ray, and the other way round: both give the uninterrupted output."""
+    reference = dedup(corpus, tmp_path / "reference")
+    for first, then in (("local", "ray"), ("ray", "local")):
+        out = tmp_path / f"{first}-then-{then}"
+        dedup(corpus, out, "--executor", first)
+        state = out / ".dedup"
+        (state / "done.json").unlink()
+        shutil.rmtree(out / "documents")
+        for stage in sorted(state.glob("0[2-9]-*")):
+            shutil.rmtree(stage)
+        minhash = state / "01-minhash"
+        (minhash / "stats.json").unlink()
+        shutil.rmtree(minhash / "documents")
+        shutil.rmtree(minhash / "components" / "roots")
+        assert dedup(corpus, out, "--executor", then) == reference
+        assert tree(out / "documents") == tree(tmp_path / "reference" / "documents")
