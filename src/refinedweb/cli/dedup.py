@@ -63,13 +63,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--workers must be at least 1")
     output = Path(args.output)
     specs = build_specs(args)
-    if args.executor == "ray":
-        from refinedweb.data.executors.ray import connect
-
-        connect(args.ray_address, args.workers)
     try:
         steps = run_dedup(specs, args.inputs, output, workers=args.workers, rejects=args.rejects,
-                          executor=args.executor)
+                          executor=args.executor, ray_address=args.ray_address)
     except FatalError as exc:
         print(f"refinedweb dedup: {exc}", file=sys.stderr)
         return 1
