@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jaccard-threshold", type=float, default=None,
                         help="minhash: drop candidate pairs below this exact Jaccard similarity")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--executor", default="local", choices=["local", "ray"],
+                        help="where the dedup passes run: worker processes here, or Ray actors (the output folder "
+                             "must then be on a filesystem every node sees)")
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS or a local one)")
     parser.add_argument("--rejects", action="store_true", help="write removed documents to DIR/rejects/")
 
 
@@ -60,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     specs = build_specs(args)
     try:
-        steps = run_dedup(specs, args.inputs, output, workers=args.workers, rejects=args.rejects)
+        steps = run_dedup(specs, args.inputs, output, workers=args.workers, rejects=args.rejects,
+                          executor=args.executor, ray_address=args.ray_address)
     except FatalError as exc:
         print(f"refinedweb dedup: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", required=True, help="output folder (SHARDS)")
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     parser.add_argument("--executor", default="local", choices=["local", "ray"], help="where work units run")
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS or a local one)")
     parser.add_argument("--val-fraction", type=float, default=0.0,
                         help="share of documents held out in SHARDS/val, chosen by hashing the id (default 0)")
     parser.add_argument("--shard-tokens", type=int, default=100_000_000, help="tokens per shard at most (default 1e8)")
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         "shard_tokens": args.shard_tokens,
     })
     output = Path(args.output)
+    if args.executor == "ray":
+        from refinedweb.data.executors.ray import connect
+
+        connect(args.ray_address, args.workers)
     summary = tokenize_corpus(args.inputs, output, config, args.workers, args.executor, args.overwrite,
                               progress=False if args.quiet else None)
     if not args.quiet:

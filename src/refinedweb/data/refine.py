@@ -78,7 +78,7 @@ def refine(
         from refinedweb.data.dedup import run_dedup
 
         filtered = sorted(str(p) for p in documents.glob("*") if p.is_file() and not p.name.startswith("."))
-        steps += run_dedup(config.dedup, filtered, output, workers, rejects)
+        steps += run_dedup(config.dedup, filtered, output, workers, rejects, executor)
 
     summary = {
         "steps": steps,

@@ -208,3 +208,5 @@ def test_refinedweb_preset_with_dedup_gives_the_same_output_on_ray(tmp_path, ray
     names = ("read", "langid", "gopher_quality", "minhash", "substring", "url")
     assert counts(runs["ray"], names) == counts(runs["local"], names)
     assert [s for s in counts(runs["ray"], names) if s[0] == "minhash"]
+    # the dedup passes ran as run_units work units on Ray (their markers), not in a process pool of the driver
+    assert list((runs["ray"] / ".dedup").rglob("markers/*.done"))

@@ -188,3 +188,20 @@ def test_an_empty_tokenizer_setting_is_a_config_error(inputs, tmp_path):
         tokenize_corpus([str(p) for p in inputs], tmp_path / "out", TokenizeConfig())
     with pytest.raises(ConfigError, match="val_fraction"):
         tokenize_corpus([str(p) for p in inputs], tmp_path / "out", TokenizeConfig(tokenizer="x", val_fraction=2.0))
+
+
+def test_ray_address_reaches_connect_before_any_work(inputs, tokenizer_dir, tmp_path, monkeypatch):
+    from refinedweb.data.executors import ray as ray_executor
+
+    calls = []
+
+    def refuse(address, workers):
+        calls.append((address, workers))
+        raise ConfigError(f"cannot connect to the Ray cluster at {address!r}")
+
+    monkeypatch.setattr(ray_executor, "connect", refuse)
+    out = tmp_path / "shards"
+    assert _tokenize(inputs, tokenizer_dir, out, "--executor", "ray", "--ray-address", "10.0.0.1:6379",
+                     "--workers", "2") == 2
+    assert calls == [("10.0.0.1:6379", 2)]
+    assert not (out / "train").exists()

@@ -31,11 +31,20 @@ from refinedweb.stats import StepStats, merge_step_lists
 
 
 def run_dedup(
-    specs: list[dict], inputs: list[str], output_dir: Path, workers: int = 1, rejects: bool = False
+    specs: list[dict],
+    inputs: list[str],
+    output_dir: Path,
+    workers: int = 1,
+    rejects: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> list[dict]:
     """Run the stages ``specs`` (e.g. ``[{"step": "exact"}, {"step": "minhash", "preset": "fineweb"}]``) over the
     JSONL/Parquet files ``inputs``; write ``output_dir/documents/<base>.jsonl.zst`` per input and, with ``rejects``,
-    ``output_dir/rejects/<stage>/<base>.jsonl.zst``. Returns one stats dict per stage."""
+    ``output_dir/rejects/<stage>/<base>.jsonl.zst``. Returns one stats dict per stage. ``executor`` ("local" or
+    "ray") is where the passes' pieces run (see ``tasks.Pieces``); the output is the same on both, and a run
+    killed on one resumes on the other. ``ray_address``: the cluster to join (see ``executors.ray.connect``), once the
+    specs and inputs are known to be valid."""
     from refinedweb.data.dedup import build_stages
 
     stages = build_stages(specs)
@@ -47,10 +56,14 @@ def run_dedup(
     done = state / "done.json"
     if done.exists():
         return json.loads(done.read_text(encoding="utf-8"))
+    if executor == "ray":
+        from refinedweb.data.executors.ray import connect
+
+        connect(ray_address, workers)
     names = [base_name(p) for p in paths]
     current = list(paths)
     all_stats = []
-    with Pieces(workers) as pieces:
+    with Pieces(workers, executor) as pieces:
         for number, stage in enumerate(stages):
             stage_dir = state / f"{number:02d}-{stage.name}"
             ctx = StageContext(current, names, stage_dir, pieces)

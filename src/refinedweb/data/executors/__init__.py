@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from refinedweb.data.executors.base import RunResult, UnitOutcome, UnitTask, WorkUnit, run_unit
 from refinedweb.errors import ConfigError
@@ -20,7 +20,10 @@ def run_units(
     workers: int = 1,
     executor: str = "local",
     progress: bool | None = None,
+    pool: Any = None,
 ) -> RunResult:
+    """Run ``units`` of ``task`` with the completion protocol on ``executor``. ``pool``: a ``ray.WorkerPool``
+    whose actors serve several calls (Ray only)."""
     if executor == "local":
         from refinedweb.data.executors.local import run_units_local
 
@@ -28,5 +31,5 @@ def run_units(
     if executor == "ray":
         from refinedweb.data.executors.ray import run_units_ray
 
-        return run_units_ray(units, task, state_dir, workers, progress)
+        return run_units_ray(units, task, state_dir, workers, progress, pool)
     raise ConfigError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")

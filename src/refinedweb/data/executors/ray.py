@@ -86,8 +86,38 @@ class UnitWorker:
             register(name)(cls)
         self.task, self.state_dir = task, Path(state_dir)
 
-    def run(self, unit: WorkUnit) -> UnitOutcome:
-        return run_unit(self.task, unit, self.state_dir)
+    def run(self, unit: WorkUnit, task: UnitTask | None = None, state_dir: str | None = None) -> UnitOutcome:
+        """Run ``unit`` of this actor's task, or, for an actor of a ``WorkerPool``, of the ``task`` sent with it."""
+        if task is None:
+            return run_unit(self.task, unit, self.state_dir)
+        return run_unit(task, unit, Path(state_dir or self.state_dir))
+
+
+class WorkerPool:
+    """Ray actors kept for several ``run_units`` calls, such as the passes of a dedup run: starting the actors of a
+    call costs about a second (measured on a 2-core VM), more than a small pass itself. Here the task travels with
+    each unit instead of living in the actor, so its ``setup()`` runs for every unit and must be cheap. Use as a
+    context manager; the actors are started on the first call and killed on exit."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self.actors: list[Any] = []
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        ray = _import_ray()
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+    def take(self, ray: Any, units: int) -> list[Any]:
+        if not self.actors:
+            count = _actor_count(ray, self.workers, self.workers)
+            actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)(UnitWorker)
+            self.actors = [actor_class.remote(None, ".", _user_steps(), os.getcwd()) for _ in range(count)]
+        return self.actors[: max(1, min(units, len(self.actors)))]
 
 
 def _actor_count(ray: Any, workers: int, units: int) -> int:
@@ -112,9 +142,15 @@ def _describe_failure(ray: Any, exc: Exception) -> str:
 
 
 def run_units_ray(
-    units: Sequence[WorkUnit], task: UnitTask, state_dir: Path, workers: int = 1, progress: bool | None = None
+    units: Sequence[WorkUnit],
+    task: UnitTask,
+    state_dir: Path,
+    workers: int = 1,
+    progress: bool | None = None,
+    pool: WorkerPool | None = None,
 ) -> RunResult:
-    """Run ``units`` on ``workers`` Ray actors; the outcomes come back in the order of ``units``."""
+    """Run ``units`` on ``workers`` Ray actors (those of ``pool`` when given); the outcomes come back in the order
+    of ``units``."""
     ray = _import_ray()
     connect(None, workers)
     state_dir = Path(state_dir).absolute()
@@ -126,13 +162,18 @@ def run_units_ray(
     show = sys.stderr.isatty() if progress is None else progress
     bar = Progress(len(units)) if show else None
     # max_restarts=-1: a dead worker is always replaced; max_task_retries: the unit it held runs again on it.
-    actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)(UnitWorker)
-    # The task is passed as is, not through ray.put: a restarted actor is rebuilt from its creation arguments, and an
-    # argument held in the object store may be gone by then (ray-project/ray#53727). Tasks hold configs, not data, so
-    # they are small enough for Ray to inline.
-    steps, cwd = _user_steps(), os.getcwd()
-    count = _actor_count(ray, workers, len(units))
-    actors = [actor_class.remote(task, str(state_dir), steps, cwd) for _ in range(count)]
+    if pool is None:
+        actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)(UnitWorker)
+        # The task is passed as is, not through ray.put: a restarted actor is rebuilt from its creation arguments,
+        # and an argument held in the object store may be gone by then (ray-project/ray#53727). Tasks hold configs,
+        # not data, so they are small enough for Ray to inline.
+        steps, cwd = _user_steps(), os.getcwd()
+        count = _actor_count(ray, workers, len(units))
+        actors = [actor_class.remote(task, str(state_dir), steps, cwd) for _ in range(count)]
+        extra: tuple = ()
+    else:
+        actors = pool.take(ray, len(units))
+        extra = (task, str(state_dir))  # a retried call carries them too, so a restarted actor needs nothing else
 
     outcomes: list[UnitOutcome | None] = [None] * len(units)
     queue = iter(enumerate(units))
@@ -141,7 +182,7 @@ def run_units_ray(
     def give_next_unit(actor: Any) -> None:
         item = next(queue, None)
         if item is not None:
-            running[actor.run.remote(item[1])] = (item[0], actor)
+            running[actor.run.remote(item[1], *extra)] = (item[0], actor)
 
     try:
         for actor in actors:
@@ -158,11 +199,11 @@ def run_units_ray(
                 bar.update(outcome)
             give_next_unit(actor)
     finally:
-        for actor in actors:
+        for actor in actors if pool is None else ():
             ray.kill(actor)
         if bar:
             bar.close()
     return RunResult([o for o in outcomes if o is not None])
 
 
-__all__ = ["connect", "run_units_ray", "RETRIES"]
+__all__ = ["connect", "run_units_ray", "WorkerPool", "RETRIES"]
