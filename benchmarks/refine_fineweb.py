@@ -9,7 +9,8 @@ default`` (the default) runs it as shipped. ``--datatrove-tokenizer regex`` give
 tokenizer instead (what the issue suggested when NLTK punkt was assumed): faster for datatrove, so a harder
 comparison for us.
 
-refinedweb runs ``--preset fineweb`` minus its url_filter step, with its default extractor.
+refinedweb runs ``--preset fineweb`` minus its url_filter step, with its default extractor, and without the
+preset's MinHash stage (datatrove's base processing has none); ``--with-dedup`` keeps it.
 
 Each side runs in its own process pinned to one core (``taskset -c 0`` where available), one after the other.
 Throughput is HTML pages in / wall seconds, start-up included. Usage::
@@ -103,11 +104,13 @@ def run_datatrove(folder_glob: str, work: Path, tokenizer: str) -> dict:
     return {"seconds": seconds, "kept_urls": kept}
 
 
-def run_refinedweb(files: list[str], work: Path) -> dict:
+def run_refinedweb(files: list[str], work: Path, with_dedup: bool) -> dict:
     from refinedweb.data.pipeline import preset_path
 
     preset = yaml.safe_load(preset_path("fineweb").read_text())
     preset["steps"] = [s for s in preset["steps"] if s["step"] != "url_filter"]
+    if not with_dedup:
+        preset["dedup"] = []
     config = work / "fineweb-no-url.yaml"
     config.write_text(yaml.safe_dump(preset))
     out = work / "rw"
@@ -130,6 +133,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--datatrove-tokenizer", choices=["default", "regex"], default="default",
                         help="datatrove's own spaCy word tokenizer, or a regex one")
+    parser.add_argument("--with-dedup", action="store_true", help="keep the preset's MinHash stage on our side")
     args = parser.parse_args()
     files = sorted(f for pattern in args.inputs for f in glob.glob(pattern))
     if not files:
@@ -140,7 +144,7 @@ def main() -> None:
         staged.mkdir()
         for f in files:  # datatrove reads one folder + glob: stage every input in one folder
             os.symlink(f, staged / Path(f).name)
-        rw = run_refinedweb(files, work)
+        rw = run_refinedweb(files, work, args.with_dedup)
         dt = run_datatrove(str(staged) + "/*.warc.gz", work, args.datatrove_tokenizer)
     pages = rw["pages"]
     rw_rate, dt_rate = pages / rw["seconds"], pages / dt["seconds"]
@@ -148,7 +152,7 @@ def main() -> None:
     union = set(rw["kept_urls"]) | set(dt["kept_urls"])
     result = {
         "inputs": args.inputs, "files": len(files), "html_pages": pages,
-        "datatrove_tokenizer": args.datatrove_tokenizer,
+        "datatrove_tokenizer": args.datatrove_tokenizer, "refinedweb_with_dedup": args.with_dedup,
         "refinedweb": {"seconds": round(rw["seconds"], 2), "docs_per_s_per_core": round(rw_rate, 1),
                        "kept": len(rw["kept_urls"])},
         "datatrove": {"seconds": round(dt["seconds"], 2), "docs_per_s_per_core": round(dt_rate, 1),
