@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,24 @@ def run_step():
     """``run_step(step, docs) -> kept``: run a step over a batch and check the bookkeeping invariants every step
     keeps (``kept + sum(dropped) == total``, ids unchanged)."""
     return _run_step
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """One local Ray for every `ray` test of the session; its worker processes inherit this environment, hence the
+    absolute import path."""
+    ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'refinedweb[ray]'")
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20,
+             logging_level=logging.WARNING)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved

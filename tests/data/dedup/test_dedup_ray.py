@@ -5,8 +5,6 @@ shared passages and same-URL pages over three files, so every stage (and MinHash
 """
 
 import json
-import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -21,25 +19,6 @@ from refinedweb.cli import main  # noqa: E402
 pytestmark = pytest.mark.ray
 
 METHODS = ["--method", "exact", "--method", "minhash", "--method", "substring", "--method", "url"]
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """Start Ray once for the module; its worker processes inherit this environment, hence the absolute path."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    if ray.is_initialized():
-        ray.shutdown()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20,
-             logging_level=logging.WARNING)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 def perturbed(text: str, every: int) -> str:

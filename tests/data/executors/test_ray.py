@@ -5,7 +5,6 @@ that joins that instance with ``--ray-address``, which also covers connecting to
 """
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -72,25 +71,6 @@ SCRIPT = textwrap.dedent(
     sys.exit(main(sys.argv[1:]))
     """
 )
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """Start Ray once for the module; its worker processes inherit this environment, hence the absolute path."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    if ray.is_initialized():
-        ray.shutdown()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20,
-             logging_level=logging.WARNING)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 @pytest.fixture(scope="module")
