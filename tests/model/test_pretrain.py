@@ -52,16 +52,19 @@ def test_tiny_preset_loss_falls_15_percent_in_100_steps(shards, tmp_path):
     assert sum(result.losses[-5:]) / 5 <= 0.85 * result.first_loss
 
 
-def test_resume_reproduces_the_uninterrupted_loss_curve(shards, tmp_path):
+@pytest.mark.parametrize("objective", [{}, {"objective": "mlm", "mlm": {"sentence_objective": "sop"}}],
+                         ids=["clm", "mlm+sop"])
+def test_resume_reproduces_the_uninterrupted_loss_curve(shards, tmp_path, objective):
     full = tmp_path / "full"
-    pretrain(small_run(shards, full, max_steps=8, save_interval=4, eval_interval=4))
+    pretrain(small_run(shards, full, max_steps=8, save_interval=4, eval_interval=4, **objective))
     resumed = tmp_path / "resumed"
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copytree(full / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
     # As if the first run had logged steps 1-6 and then died: the lines after the checkpoint are replaced.
     lines = (full / "metrics.jsonl").read_text().splitlines()
     (resumed / "metrics.jsonl").write_text("".join(line + "\n" for line in lines if json.loads(line)["step"] <= 6))
-    result = pretrain(small_run(shards, resumed, max_steps=8, save_interval=4, eval_interval=4, resume=True))
+    result = pretrain(small_run(shards, resumed, max_steps=8, save_interval=4, eval_interval=4, resume=True,
+                                **objective))
     assert result.steps == 8 and len(result.losses) == 4
     def curve(output):  # everything but the timings
         return [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in read_metrics(output)]
@@ -151,3 +154,15 @@ def test_missing_split_and_bad_settings_are_config_errors(shards, tmp_path):
         small_run(shards, tmp_path / "run", preset="huge")
     with pytest.raises(ConfigError, match="unknown key"):
         small_run(shards, tmp_path / "run", learning_rate=1.0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_bf16_compiled_run_reports_mfu(shards, tmp_path):
+    result = pretrain(small_run(shards, tmp_path / "run", device="cuda", max_steps=30, batch_size=16, seq_len=128,
+                                peak_flops=None))
+    assert sum(result.losses[-3:]) / 3 <= 0.85 * result.first_loss
+    record = [r for r in read_metrics(tmp_path / "run") if "loss" in r][-1]
+    assert record["device"] != "cpu"
+    if record["mfu"] is not None:  # a GPU in the peak table
+        assert 0 < record["mfu"] < 1

@@ -16,6 +16,7 @@ our ``GPT``.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,23 @@ def latest_checkpoint(output: str | Path) -> Path | None:
         return None
     steps = [p for p in root.glob("step-*") if (p / TRAINER_STATE).is_file() and (p / WEIGHTS).is_file()]
     return max(steps, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy, torch (and CUDA) RNG states, for exact resume."""
+    import numpy as np
+
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

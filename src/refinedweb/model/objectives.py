@@ -46,7 +46,10 @@ class CausalLM:
         return GPT(self.cfg)
 
     def prepare(self, batch: np.ndarray) -> dict[str, torch.Tensor]:
-        tokens = torch.from_numpy(batch).to(self.device, non_blocking=True)  # (B, T+1)
+        tokens = torch.from_numpy(batch)  # (B, T+1)
+        if self.device.type == "cuda":  # pinned memory makes the copy asynchronous (overlaps the previous step)
+            tokens = tokens.pin_memory()
+        tokens = tokens.to(self.device, non_blocking=True)
         return {"input": tokens[:, :-1], "targets": tokens[:, 1:]}
 
     def counts(self, inputs: dict[str, torch.Tensor]) -> dict[str, int]:

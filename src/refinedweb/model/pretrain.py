@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
@@ -26,7 +24,6 @@ from typing import Any
 
 from refinedweb.config import Config, dump_yaml
 from refinedweb.errors import ConfigError
-from refinedweb.io import atomic_write_text
 from refinedweb.model.config import GPTConfig, PRESETS, preset
 from refinedweb.model.objectives import MLMConfig
 
@@ -149,13 +146,15 @@ def resolve_model(config: PretrainConfig, base_vocab: int | None, extra_tokens: 
 
 def pretrain(config: PretrainConfig) -> PretrainResult:
     """Train, checkpoint, and return the loss curve. See the module docstring."""
-    import numpy as np
     import torch
 
-    from refinedweb.model import distributed as dist_utils
-    from refinedweb.model.checkpoint import latest_checkpoint, load_trainer_state, save_trainer_state
     from refinedweb.data.tokenize.loader import ShardLoader
+    from refinedweb.model import distributed as dist_utils
+    from refinedweb.model.checkpoint import (
+        latest_checkpoint, load_trainer_state, rng_state, save_trainer_state, set_rng_state,
+    )
     from refinedweb.model.hardware import detect_peak_flops
+    from refinedweb.model.metrics import MetricsLog
     from refinedweb.model.objectives import CausalLM, MaskedLM
 
     config.validate()
@@ -194,6 +193,8 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     wrapped = dist_utils.wrap(model, world, strategy)
     use_compile = config.compile if config.compile is not None else device.type == "cuda"
     runnable = torch.compile(wrapped) if use_compile else wrapped
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32 for the float32 matmuls that autocast leaves
     bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
     autocast = (
         (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
@@ -220,9 +221,12 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         state = load_trainer_state(resume_from)
         dist_utils.load_optimizer_state(model, optimizer, state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        loader.load_state_dict(state["loader"][world.rank])
-        objective.load_state_dict(state["objective"][world.rank])
-        _set_rng_state(state["rng"][world.rank])
+        # Per-rank states; the ShardLoader also resumes under another world size, the RNG streams then restart
+        # from rank 0's (exactness needs the same world size).
+        mine = world.rank if len(state["loader"]) == world.world_size else 0
+        loader.load_state_dict(state["loader"][mine])
+        objective.load_state_dict(state["objective"][mine])
+        set_rng_state(state["rng"][mine])
         step = state["step"]
         if world.is_main:
             print(f"resumed from {resume_from} at step {step}", file=sys.stderr)
@@ -257,7 +261,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
 
     def evaluate() -> float:
         val_loader = ShardLoader(*val_loader_args)
-        val_rng = _rng_state()  # evaluation must not move the training RNG streams
+        val_rng = rng_state()  # evaluation must not move the training RNG streams
         obj_state = objective.state_dict()
         sums = torch.zeros(2, dtype=torch.float64, device=device)
         runnable.eval()
@@ -269,7 +273,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
                     sums[0] += objective.losses(runnable, inputs)[term].double()
                 sums[1] += objective.counts(inputs)[term]
         runnable.train()
-        _set_rng_state(val_rng)
+        set_rng_state(val_rng)
         objective.load_state_dict(obj_state)
         sums = dist_utils.all_reduce_sum(sums, world)
         return float(sums[0] / sums[1].clamp(min=1))
@@ -278,7 +282,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         model_sd = dist_utils.model_state(model)
         optim_sd = dist_utils.optimizer_state(model, optimizer)
         per_rank = dist_utils.all_gather(
-            {"loader": loader.state_dict(), "objective": objective.state_dict(), "rng": _rng_state()}, world
+            {"loader": loader.state_dict(), "objective": objective.state_dict(), "rng": rng_state()}, world
         )
         if world.is_main:
             objective.save(model_sd, directory)
@@ -288,9 +292,9 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
                 "rng": [r["rng"] for r in per_rank], "config": config.to_dict(),
             })
 
-    if world.is_main and resume_from is not None:
-        _truncate_metrics(output / "metrics.jsonl", step)  # drop lines logged after the checkpoint we resume from
-    metrics = open(output / "metrics.jsonl", "a", encoding="utf-8") if world.is_main else None
+    metrics = MetricsLog(
+        output / "metrics.jsonl", enabled=world.is_main, echo=config.verbose, resume_step=step if resume_from else None
+    )
     losses: list[float] = []
     pending: list[torch.Tensor] = []  # losses still on the device: read them at log steps, not every step
     val_loss = None
@@ -319,12 +323,12 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
                     "grad_norm": round(float(grad_norm), 6) if grad_norm is not None else None,
                     "tokens": step * tokens_per_step, "device": device_name,
                 }
-                _emit(metrics, record, config.verbose and world.is_main)
+                metrics.write(record)
                 window_start, window_steps = time.perf_counter(), 0
             paused = time.perf_counter()  # evaluation and saving do not count against tokens/s
             if config.eval_interval and (step % config.eval_interval == 0 or last):
                 val_loss = evaluate()
-                _emit(metrics, {"step": step, "val_loss": round(val_loss, 6)}, config.verbose and world.is_main)
+                metrics.write({"step": step, "val_loss": round(val_loss, 6)})
             if (config.save_interval and step % config.save_interval == 0) or last:
                 save(output / "checkpoints" / f"step-{step:08d}")
             window_start += time.perf_counter() - paused
@@ -336,8 +340,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         else:
             dist_utils.model_state(model)  # a collective: every rank takes part
     finally:
-        if metrics is not None:
-            metrics.close()
+        metrics.close()
         dist_utils.teardown(world)
     return PretrainResult(
         steps=step, losses=losses, val_loss=val_loss, tokens=(step - start_step) * tokens_per_step,
@@ -413,41 +416,3 @@ def _out_of_time(config: PretrainConfig, started: float, world) -> bool:
 
     over = float(time.perf_counter() - started > config.time_limit_s) if world.is_main else 0.0
     return bool(all_reduce_sum(torch.tensor([over], device=world.device), world)[0] > 0)
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    if not path.exists():
-        return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-    atomic_write_text(path, "".join(line + "\n" for line in kept))
-
-
-def _emit(handle, record: dict[str, Any], echo: bool) -> None:
-    if handle is None:
-        return
-    handle.write(json.dumps(record) + "\n")
-    handle.flush()
-    if echo:
-        print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
-
-
-def _rng_state() -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import numpy as np
-    import torch
-
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])

@@ -62,3 +62,10 @@ def test_bad_list_files_are_config_errors(tmp_path):
     step = URLFilter.from_dict({"url_words_file": str(bad)})
     with pytest.raises(ConfigError, match="row 1"):
         step.ensure_setup()
+
+
+def test_malformed_url_is_kept_not_a_crash():
+    step = URLFilter()
+    docs, kept = run(step, ["http://[::1", "not a url at all"])
+    assert kept == ["http://[::1", "not a url at all"]
+    assert docs[0].metadata["url_filter"]["domain"] == ""

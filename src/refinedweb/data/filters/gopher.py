@@ -155,11 +155,17 @@ def ngram_chars(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
             break
         hashes = hashes[: n_words - n + 1] * _P + unigrams[n - 1 :]  # hashes[i] covers words i .. i+n-1
         if n in top:
-            order = np.argsort(hashes, kind="stable")  # stable: within equal n-grams, the first occurrence first
-            starts, counts = _runs(hashes[order])
-            most = counts.max()
-            start = 0 if most == 1 else int(order[starts[counts == most]].min())  # first seen wins ties
-            top[n] = int(most) * int(ends[start + n] - ends[start] + n - 1)
+            ordered = np.sort(hashes)
+            starts, counts = _runs(ordered)
+            most = int(counts.max())
+            if most == 1:
+                start = 0  # all n-grams differ: the first one wins the tie
+            else:
+                tied = ordered[starts[counts == most]]
+                # The first occurrence of any most-frequent n-gram (first seen wins ties, as Counter.most_common).
+                hits = hashes == tied[0] if len(tied) == 1 else np.isin(hashes, tied)
+                start = int(np.argmax(hits))
+            top[n] = most * int(ends[start + n] - ends[start] + n - 1)
             continue
         positions = np.arange(len(hashes)) if candidates is None else candidates[candidates < len(hashes)]
         order = np.argsort(hashes[positions])
@@ -173,8 +179,14 @@ def ngram_chars(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
 
 def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start index and length of each run of equal values in a sorted array (cheaper than ``np.unique``)."""
-    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
-    return starts, np.diff(np.append(starts, len(sorted_values)))
+    starts = np.empty(len(sorted_values), dtype=bool)
+    starts[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=starts[1:])
+    starts = np.flatnonzero(starts)
+    counts = np.empty(len(starts), dtype=np.int64)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = len(sorted_values) - starts[-1]
+    return starts, counts
 
 
 def _scan_repeats(positions: list[int], keys: list[int], ends: np.ndarray, n: int) -> int:

@@ -1,0 +1,138 @@
+"""From task files to padded tensor batches: reading the splits, the label set, encoding, length-grouped batching.
+
+Encoding rules:
+
+- ner: words go through the tokenizer as pre-split words; each word's label sits on its first sub-token and the other
+  sub-tokens get -100 (ignored by the loss), as in BERT's CoNLL setup (Devlin et al. 2019, section 5.3). Words cut
+  off by ``max_length`` are predicted ``O`` and counted in ``truncated_words``.
+- cls: the text with the tokenizer's special tokens, one label per example.
+- sft: see ``refinedweb.model.tasks.instructions`` (loss on response tokens only).
+
+The label set is the training file's; a validation or test label that training never saw is an error (the head
+has no output for it, so every such entity or example would silently count as wrong).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from refinedweb.errors import ConfigError
+from refinedweb.model.tasks.conll import read_conll
+from refinedweb.model.tasks.instructions import encode_pair, read_pairs
+from refinedweb.model.tasks.tabular import read_labelled_texts
+
+
+@dataclass
+class Split:
+    path: str
+    examples: list  # Sentence, Example or Pair
+    features: list[dict] = field(default_factory=list)
+    truncated: int = 0  # ner: words beyond max_length; cls/sft: examples cut
+
+
+def read_split(task: str, path: str, cfg, limit: int | None) -> Split:
+    if task == "ner":
+        examples = read_conll(path, cfg.label_scheme)
+    elif task == "cls":
+        examples = read_labelled_texts(path, cfg.text_column, cfg.label_column)
+    else:
+        examples = read_pairs(path)
+    return Split(path, examples[:limit] if limit else examples)
+
+
+def label_set(task: str, train: Split) -> list[str] | None:
+    if task == "sft":
+        return None
+    if task == "ner":
+        seen = {tag for s in train.examples for tag in s.labels}
+        # "O" first, then each type's B- before its I-, so the order reads naturally in reports
+        return ["O"] + sorted(seen - {"O"}, key=lambda t: (t[2:], t[0]))
+    return sorted({e.label for e in train.examples}, key=lambda x: (len(x), x))
+
+
+def check_labels(task: str, split: Split, labels: list[str] | None) -> None:
+    if labels is None:
+        return
+    known = set(labels)
+    for example in split.examples:
+        unseen = [t for t in (example.labels if task == "ner" else [example.label]) if t not in known]
+        if unseen:
+            raise ConfigError(
+                f"{split.path}:{example.line}: label {unseen[0]!r} never occurs in the training file, so the model "
+                f"cannot predict it (training labels: {', '.join(labels)}); add training examples with it or "
+                "map/remove it in this file"
+            )
+
+
+def encode(task: str, split: Split, tokenizer, labels: list[str] | None, max_length: int) -> None:
+    """Fill ``split.features`` with dicts of token ids (and ``labels``) per example."""
+    index = {label: i for i, label in enumerate(labels or [])}
+    features, truncated = [], 0
+    if task == "ner":
+        words = [s.tokens for s in split.examples]
+        encoded = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+        for i, sentence in enumerate(split.examples):
+            word_ids = encoded.word_ids(i)
+            targets, first_positions, previous = [], [], None
+            for position, word in enumerate(word_ids):
+                if word is None or word == previous:
+                    targets.append(-100)
+                else:
+                    targets.append(index[sentence.labels[word]])
+                    first_positions.append(position)
+                previous = word
+            truncated += len(sentence.tokens) - len(first_positions)
+            features.append({"input_ids": encoded["input_ids"][i], "labels": targets, "first": first_positions})
+    elif task == "cls":
+        encoded = tokenizer([e.text for e in split.examples], truncation=True, max_length=max_length)
+        for i, example in enumerate(split.examples):
+            features.append({"input_ids": encoded["input_ids"][i], "label": index[example.label]})
+        truncated = sum(len(f["input_ids"]) >= max_length for f in features)
+    else:
+        for pair in split.examples:
+            feature = encode_pair(tokenizer, pair, max_length)
+            truncated += len(feature["input_ids"]) >= max_length
+            features.append(feature)
+    split.features, split.truncated = features, truncated
+
+
+def make_batches(lengths: list[int], batch_size: int, shuffle: bool, seed: int, group_by_length: bool) -> list[list[int]]:
+    """Index batches. With grouping, examples are shuffled, cut into mega-batches of 50 batches, sorted by length
+    inside each, then batches are shuffled: similar lengths share a batch (little padding) while every epoch still
+    sees a random order (the scheme of transformers' LengthGroupedSampler). Without shuffling (evaluation), batches
+    follow the sorted lengths."""
+    order = list(range(len(lengths)))
+    if not shuffle:
+        order.sort(key=lambda i: lengths[i])
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng = random.Random(seed)
+    rng.shuffle(order)
+    if group_by_length:
+        mega = batch_size * 50
+        order = [i for s in range(0, len(order), mega) for i in sorted(order[s:s + mega], key=lambda i: -lengths[i])]
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if group_by_length:
+        rng.shuffle(batches)
+    return batches
+
+
+def collate(features: list[dict], pad_id: int, task: str):
+    """Right-padded ``input_ids``/``attention_mask`` and ``labels`` (-100 on padding) as tensors."""
+    import torch
+
+    width = max(len(f["input_ids"]) for f in features)
+    ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(features), width), dtype=torch.long)
+    for row, f in enumerate(features):
+        ids[row, :len(f["input_ids"])] = torch.tensor(f["input_ids"])
+        mask[row, :len(f["input_ids"])] = 1
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if task == "cls":
+        batch["labels"] = torch.tensor([f["label"] for f in features])
+    else:
+        labels = torch.full((len(features), width), -100, dtype=torch.long)
+        for row, f in enumerate(features):
+            labels[row, :len(f["labels"])] = torch.tensor(f["labels"])
+        batch["labels"] = labels
+    return batch
