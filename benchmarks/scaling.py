@@ -25,6 +25,7 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -59,34 +60,41 @@ def digest(output: Path) -> str:
     return h.hexdigest()
 
 
+def autogroup() -> str | None:
+    """Linux groups a session's processes for CPU shares when this is 1: then, on a busy shared machine, more worker
+    processes in one session do not get more CPU."""
+    path = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return path.read_text().strip() if path.exists() else None
+
+
 def cpu_seconds() -> float:
     """User + system CPU time of this process and of its finished children (the local executor's pool)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def time_runs(executor: str, workers: list[int], repeats: int, inputs: list[str], config, scratch: Path) -> list[dict]:
+def run_once(executor: str, count: int, inputs: list[str], config, out: Path) -> dict:
     from refinedweb.data.refine import refine
 
+    start, cpu_start = time.perf_counter(), cpu_seconds()
+    result = refine(inputs, out, config, workers=count, executor=executor, progress=False)
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+    if result["failures"]:
+        raise SystemExit(f"{executor} x{count}: failed units: {result['failures']}")
+    print(f"  {executor:5} x{count}: {seconds:.2f}s", flush=True)
+    # CPU time is only known for local runs: Ray's workers are not children of this process.
+    return {"seconds": seconds, "cpu_seconds": cpu if executor == "local" else None,
+            "pages": result["steps"][0]["kept"], "digest": digest(out)}  # pages: HTML responses handed to extract
+
+
+def best_rows(runs: dict[tuple[str, int], list[dict]]) -> list[dict]:
     rows = []
-    for count in workers:
-        times, cpu, digests, docs = [], [], set(), 0
-        for attempt in range(repeats):
-            out = scratch / f"{executor}-{count}-{attempt}"
-            start, cpu_start = time.perf_counter(), cpu_seconds()
-            result = refine(inputs, out, config, workers=count, executor=executor, progress=False)
-            times.append(time.perf_counter() - start)
-            cpu.append(cpu_seconds() - cpu_start)
-            if result["failures"]:
-                raise SystemExit(f"{executor} x{count}: failed units: {result['failures']}")
-            digests.add(digest(out))
-            docs = result["steps"][0]["kept"]  # pages handed to extract (HTML responses)
-        best = times.index(min(times))
-        # CPU time is only known for local runs: Ray's workers are not children of this process.
-        rows.append({"executor": executor, "workers": count, "seconds": min(times), "all_seconds": times,
-                     "cpu_seconds": cpu[best] if executor == "local" else None,
-                     "pages": docs, "digest": digests.pop() if len(digests) == 1 else "differs between repeats"})
-        print(f"  {executor:5} x{count}: best {min(times):.2f}s of {', '.join(f'{t:.2f}' for t in times)}", flush=True)
+    for (executor, count), tries in runs.items():
+        best = min(tries, key=lambda t: t["seconds"])
+        digests = {t["digest"] for t in tries}
+        rows.append({"executor": executor, "workers": count, "seconds": best["seconds"],
+                     "all_seconds": [t["seconds"] for t in tries], "cpu_seconds": best["cpu_seconds"],
+                     "pages": best["pages"], "digest": digests.pop() if len(digests) == 1 else "differs"})
     return rows
 
 
@@ -104,7 +112,6 @@ def main() -> int:
 
     config = load_pipeline(args.preset, None, []) if args.preset else PipelineConfig.from_dict(CONFIG)
     load_before = os.getloadavg()
-    rows: list[dict] = []
     ray_start = None
     with tempfile.TemporaryDirectory(prefix="rw-scaling-") as tmp:
         scratch = Path(tmp)
@@ -112,16 +119,23 @@ def main() -> int:
         inputs = make_inputs(scratch / "in", args.copies)
         print(f"{len(inputs)} WARC files, {sum(os.path.getsize(p) for p in inputs) / 1e6:.0f} MB; "
               f"pipeline {config.name}; {os.cpu_count()} CPUs, load average {load_before[0]:.1f}", flush=True)
-        for executor in args.executors:
-            if executor == "ray":  # start Ray once, after the local runs, so its idle processes do not disturb them
-                import ray
+        if "ray" in args.executors:  # started once and kept for every run: one cluster serves many commands
+            import ray
 
-                start = time.perf_counter()
-                ray.init(address="local", num_cpus=max(args.workers), include_dashboard=False,
-                         logging_level=logging.WARNING)
-                ray_start = time.perf_counter() - start
-                print(f"  ray.init: {ray_start:.1f}s (not counted)", flush=True)
-            rows += time_runs(executor, args.workers, args.repeats, inputs, config, scratch)
+            start = time.perf_counter()
+            ray.init(address="local", num_cpus=max(args.workers), include_dashboard=False,
+                     logging_level=logging.WARNING)
+            ray_start = time.perf_counter() - start
+            print(f"  ray.init: {ray_start:.1f}s (not counted)", flush=True)
+        # Executors and worker counts take turns within each repeat, so a change of the machine's load over the
+        # run affects them alike.
+        runs: dict[tuple[str, int], list[dict]] = {(e, w): [] for e in args.executors for w in args.workers}
+        for attempt in range(args.repeats):
+            for (executor, count), tries in runs.items():
+                out = scratch / f"{executor}-{count}-{attempt}"
+                tries.append(run_once(executor, count, inputs, config, out))
+                shutil.rmtree(out)
+        rows = best_rows(runs)
 
     for row in rows:
         base = next(r for r in rows if r["executor"] == row["executor"] and r["workers"] == min(args.workers))
@@ -147,7 +161,8 @@ def main() -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
+                    "load_average_before": load_before, "load_average_after": os.getloadavg(),
+                    "sched_autogroup": autogroup()},
         "inputs": FILES, "copies": args.copies, "pipeline": config.to_dict(), "ray_init_seconds": ray_start,
         "rows": rows, "identical_output": identical,
     }
