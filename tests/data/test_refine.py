@@ -111,33 +111,16 @@ def test_unknown_step_in_config_file(tmp_path, sample_warcs, capsys):
     assert "unknown step 'gopher_qualty'" in capsys.readouterr().err
 
 
-SLOW_RUN = textwrap.dedent(
-    """
-    import sys, time
-    from refinedweb.data.step import PerDocumentStep
-    from refinedweb.registry import register
-
-    @register("test_sleep")
-    class Sleep(PerDocumentStep):
-        def apply(self, doc):
-            time.sleep(0.05)
-            return None
-
-    from refinedweb.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
+DRIVER = Path(__file__).resolve().parent / "driver.py"  # refinedweb with a test-only slow step
 
 
 def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, sample_warcs):
-    script = tmp_path / "run.py"
-    script.write_text(SLOW_RUN)
     config = write_config(tmp_path, CONFIG + "  - step: test_sleep\n")
     inputs = sample_warcs + [sample_warcs[0].replace("sample-0000", "sample-0001")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
     def command(out):
-        return [sys.executable, str(script), "refine", *inputs, "--config", config, "-o", str(out), "--quiet"]
+        return [sys.executable, str(DRIVER), "refine", *inputs, "--config", config, "-o", str(out), "--quiet"]
 
     subprocess.run(command(tmp_path / "full"), check=True, env=env)
     killed = tmp_path / "killed"

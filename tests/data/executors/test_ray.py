@@ -22,6 +22,7 @@ from refinedweb.cli import main  # noqa: E402
 pytestmark = pytest.mark.ray
 
 SAMPLES = Path(__file__).resolve().parents[3] / "src" / "refinedweb" / "samples"
+DRIVER = Path(__file__).resolve().parent.parent / "driver.py"
 INPUTS = sorted(str(p) for p in SAMPLES.glob("*.warc.gz"))
 
 CONFIG = textwrap.dedent(
@@ -35,42 +36,6 @@ CONFIG = textwrap.dedent(
     """
 )
 
-# A driver with two test-only steps that exist only in this script (so they also show that steps registered
-# outside the package reach the Ray workers).
-SCRIPT = textwrap.dedent(
-    """
-    import dataclasses, os, signal, sys, time
-    from refinedweb.data.step import PerDocumentStep, StepConfig
-    from refinedweb.registry import register
-
-    @register("test_sleep")
-    class Sleep(PerDocumentStep):
-        def apply(self, doc):
-            time.sleep(0.05)
-            return None
-
-    @dataclasses.dataclass
-    class KillOnceConfig(StepConfig):
-        flag: str = ""
-
-    @register("test_kill_once")
-    class KillOnce(PerDocumentStep):
-        '''Kills its own worker process the first time any worker reaches it (the flag file records that).'''
-        Config = KillOnceConfig
-
-        def apply(self, doc):
-            try:
-                fd = os.open(self.config.flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                return None
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    from refinedweb.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +64,7 @@ def counts(folder: Path, names=("read", "extract", "langid")) -> list[tuple]:
 
 
 def driver(tmp_path: Path, config: str, out: Path, address: str) -> list[str]:
-    script = tmp_path / "driver.py"
-    script.write_text(SCRIPT)
-    return [sys.executable, str(script), "refine", *INPUTS, "--config", config, "-o", str(out), "--quiet",
+    return [sys.executable, str(DRIVER), "refine", *INPUTS, "--config", config, "-o", str(out), "--quiet",
             "--executor", "ray", "--ray-address", address, "--workers", "2"]
 
 
