@@ -26,8 +26,13 @@ from refinedweb.io import atomic_write_text, expand_inputs
 from refinedweb.stats import merge_step_lists
 
 
-def check_output_folder(output: Path, fingerprint: dict[str, Any], overwrite: bool) -> None:
-    """Refuse to mix two different runs in one folder; ``overwrite`` clears the old run instead."""
+RUN_OUTPUTS = ("documents", "rejects", ".state", ".work", "stats.json", "run_config.yaml", "report.html")
+
+
+def check_output_folder(
+    output: Path, fingerprint: dict[str, Any], overwrite: bool, outputs: tuple[str, ...] = RUN_OUTPUTS
+) -> None:
+    """Refuse to mix two different runs in one folder; ``overwrite`` clears the old run's ``outputs`` instead."""
     previous = output / ".state" / "run.json"
     if previous.exists():
         old = json.loads(previous.read_text(encoding="utf-8"))
@@ -37,7 +42,7 @@ def check_output_folder(output: Path, fingerprint: dict[str, Any], overwrite: bo
                     f"{output} holds a run with another config or other inputs; "
                     "use another --output, or --overwrite to replace it"
                 )
-            for name in ("documents", "rejects", ".state", ".work", "stats.json", "run_config.yaml"):
+            for name in outputs:
                 target = output / name
                 if target.is_dir():
                     shutil.rmtree(target)

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from refinedweb.config import dump_yaml
 from refinedweb.data.executors import run_units
-from refinedweb.data.refine import check_output_folder
+from refinedweb.data.refine import RUN_OUTPUTS, check_output_folder
 from refinedweb.data.runner import plan_units
 from refinedweb.data.tokenize.files import load_tokenizer, save_tokenizer
 from refinedweb.data.tokenize.shards import token_dtype
@@ -55,8 +54,7 @@ def tokenize_corpus(
     loaded = load_tokenizer(config.tokenizer, config.eos_token)  # fail early, in the parent, on a bad tokenizer
     output = Path(output)
     fingerprint = {"config": config.to_dict(), "inputs": files, "tokenizer_sha256": loaded.sha256}
-    _clear_other_run(output, fingerprint, overwrite)
-    check_output_folder(output, fingerprint, overwrite)
+    check_output_folder(output, fingerprint, overwrite, outputs=(*RUN_OUTPUTS, *OUR_OUTPUTS))
     dump_yaml(config.to_dict(), output / "run_config.yaml")
     save_tokenizer(loaded.json_text, loaded.roles, output / "tokenizer")
 
@@ -83,13 +81,3 @@ def tokenize_corpus(
     }
     atomic_write_text(output / "stats.json", json.dumps(summary, indent=1, ensure_ascii=False))
     return summary
-
-
-def _clear_other_run(output: Path, fingerprint: dict[str, Any], overwrite: bool) -> None:
-    """With ``overwrite``, remove our folders when they belong to another run (``check_output_folder`` removes the
-    state and the files that refine and tokenize have in common)."""
-    previous = output / ".state" / "run.json"
-    if overwrite and previous.exists() and json.loads(previous.read_text(encoding="utf-8")) != fingerprint:
-        for name in OUR_OUTPUTS:
-            if (output / name).is_dir():
-                shutil.rmtree(output / name)
