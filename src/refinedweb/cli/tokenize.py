@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.0,
                         help="share of documents held out in SHARDS/val, chosen by hashing the id (default 0)")
     parser.add_argument("--shard-tokens", type=int, default=100_000_000, help="tokens per shard at most (default 1e8)")
+    parser.add_argument("--bpe-cache-words", type=int, default=250_000,
+                        help="distinct words a BPE tokenizer caches, about 0.9 kB each (default 250000; tokenizers' own "
+                        "default is 10000)")
     parser.add_argument("--eos-token", default=None, help="the EOS token (default: the tokenizer's eos_token)")
     parser.add_argument("--overwrite", action="store_true", help="replace an output folder made with another config")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -37,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         "eos_token": args.eos_token,
         "val_fraction": args.val_fraction,
         "shard_tokens": args.shard_tokens,
+        "bpe_cache_words": args.bpe_cache_words,
     })
     output = Path(args.output)
     if args.executor == "ray":

@@ -12,7 +12,7 @@ from refinedweb.cli import main
 from refinedweb.data.tokenize.files import load_tokenizer, save_tokenizer
 from refinedweb.data.tokenize.loader import ShardLoader
 from refinedweb.data.tokenize.shards import list_shards, open_shard
-from refinedweb.data.tokenize.task import is_validation
+from refinedweb.data.tokenize.task import is_validation, widen_bpe_cache
 from refinedweb.errors import ConfigError
 
 
@@ -74,6 +74,16 @@ def test_shards_decode_to_the_documents_joined_by_eos(inputs, tokenizer_dir, rec
     assert batch.shape == (2, 65)
     with pytest.raises(ConfigError, match="tokenize output folder"):
         ShardLoader(out, batch_size=2, seq_len=64)
+
+
+@pytest.mark.parametrize("words", [0, 3, 1_000_000])
+def test_the_bpe_cache_size_changes_no_id(tokenizer_dir, records, words):
+    texts = [r["text"] for r in records]
+    reference = [e.ids for e in load_tokenizer(tokenizer_dir).tokenizer.encode_batch(texts, add_special_tokens=False)]
+    tok = load_tokenizer(tokenizer_dir).tokenizer
+    widen_bpe_cache(tok, words)
+    for _ in range(2):  # the second pass reads the words the first one cached
+        assert [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)] == reference
 
 
 def test_output_is_deterministic_across_runs_and_worker_counts(inputs, tokenizer_dir, tmp_path):

@@ -7,6 +7,10 @@ same input and tokenizer the output is byte-identical, so resume never duplicate
 
 Speed: documents are encoded ``batch_documents`` at a time with ``encode_batch_fast`` (no offsets computed, which
 we do not need), and the ids are turned into one numpy array per batch; there is no Python loop over tokens.
+A BPE tokenizer's word cache is widened to ``bpe_cache_words``: ``tokenizers`` caches the merges of at most 10,000
+distinct pre-tokenized words and then stops inserting, so on a corpus of any size most of the long tail of words is
+merged again at every occurrence (on 12 MB of mixed-script text: 68 % of words hit a 10,000-word cache; 224,000
+distinct words, so 90 % hit a cache that holds them all).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class TokenizeConfig(Config):
     val_fraction: float = 0.0  # share of documents (by id hash) held out in val/
     shard_tokens: int = 100_000_000  # tokens per shard at most; llm.c's FineWeb shards hold 1e8
     batch_documents: int = 256  # documents per encode_batch call
+    # Distinct words whose BPE merges are cached (tokenizers' default: 10,000). Each costs about 0.9 kB of memory
+    # (measured on mixed-script text), so the default costs a worker up to ~220 MB.
+    bpe_cache_words: int = 250_000
     reader: ReaderConfig = dataclasses.field(default_factory=ReaderConfig)
 
     def validate(self) -> None:
@@ -48,12 +55,21 @@ class TokenizeConfig(Config):
         self.check_range("val_fraction", 0.0, 1.0)
         self.check_range("shard_tokens", 1)
         self.check_range("batch_documents", 1)
+        self.check_range("bpe_cache_words", 0)
 
 
 def is_validation(doc_id: str, fraction: float) -> bool:
     """Whether a document belongs to the validation split: ``xxh64(id as UTF-8, seed 0) / 2**64 < fraction``.
     Deterministic and independent of the order, the unit and the worker that sees the document."""
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8")) < fraction * 2**64
+
+
+def widen_bpe_cache(tokenizer, words: int) -> None:
+    """Let a BPE model cache ``words`` distinct words (no effect on the ids it produces; other models and
+    ``tokenizers`` releases without ``_resize_cache`` are left as they are)."""
+    resize = getattr(tokenizer.model, "_resize_cache", None)
+    if resize is not None:
+        resize(words)
 
 
 class TokenizeTask:
@@ -77,6 +93,7 @@ class TokenizeTask:
         # Text that happens to spell a special token (e.g. "<|endoftext|>") is encoded as ordinary text, so a
         # document can never inject an EOS of its own.
         self.loaded.tokenizer.encode_special_tokens = True
+        widen_bpe_cache(self.loaded.tokenizer, self.config.bpe_cache_words)
 
     def run(self, unit: WorkUnit) -> list[dict[str, Any]]:
         loaded = self.loaded
