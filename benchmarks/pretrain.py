@@ -136,6 +136,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int)
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile both models (default: on GPU only)")
+    parser.add_argument("--attention", choices=["auto", "flash", "cudnn", "efficient"], default="auto",
+                        help="the only scaled_dot_product_attention backend allowed (GPU; default: torch's choice)")
     parser.add_argument("--text", type=Path, default=ROOT / "tests" / "data" / "pretrain" / "shakespeare.txt")
     parser.add_argument("--threads", type=int, help="torch CPU threads (CPU mode)")
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -156,12 +158,17 @@ def main() -> int:
     device_name, peak = detect_peak_flops(str(device))
     if mode == "gpu":
         torch.backends.cuda.matmul.allow_tf32 = True
+        if args.attention != "auto":
+            chosen = {"efficient": "mem_efficient"}.get(args.attention, args.attention)
+            for name in ("flash", "cudnn", "mem_efficient", "math"):
+                getattr(torch.backends.cuda, f"enable_{name}_sdp")(name == chosen)
     batches = real_batches(args.text, cfg.vocab_size, args.batch_size, args.seq_len, args.warmup + args.steps)
     models = {"refinedweb GPT": lambda: GPT(cfg), "transformers LlamaForCausalLM": lambda: HFLogits(cfg)}
     rows = measure(models, args, cfg, batches, device, peak)
     ratio = rows[0]["tokens_per_s"] / rows[1]["tokens_per_s"]
     print(f"device: {device_name}; shape {cfg.n_layer}L x {cfg.d_model}d, T={args.seq_len}, B={args.batch_size}, "
-          f"{'bf16' if mode == 'gpu' else 'fp32'}, compile={args.compile}, threads={torch.get_num_threads()}")
+          f"{'bf16' if mode == 'gpu' else 'fp32'}, compile={args.compile}, threads={torch.get_num_threads()}, "
+          f"attention={args.attention}")
     print(f"{'model':32} {'ms/step':>9} {'tok/s':>11} {'MFU':>7} {'loss first->last':>18}")
     for r in rows:
         mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
@@ -173,6 +180,7 @@ def main() -> int:
             "mode": mode, "device": device_name, "peak_flops": peak, "torch": torch.__version__,
             "python": platform.python_version(), "shape": cfg.to_dict(), "seq_len": args.seq_len,
             "batch_size": args.batch_size, "steps": args.steps, "warmup": args.warmup, "compile": args.compile,
+            "attention": args.attention,
             "threads": torch.get_num_threads(), "rows": rows, "ratio_tokens_per_s": round(ratio, 3),
             "date": time.strftime("%Y-%m-%d", time.gmtime()),
         }
