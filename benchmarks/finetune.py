@@ -127,7 +127,8 @@ def run_hf_trainer(files: dict, model_path: str, output: Path, h: dict, sampling
     task = files["task"]
     cfg = FinetuneConfig.from_dict({**files, **h, "model": model_path, "output": str(output)})
     tokenizer = load_tokenizer(model_path)
-    splits = {name: D.read_split(task, files[name], cfg, None) for name in ("train", "validation", "test")}
+    splits = {name: D.read_split(task, files[name], cfg, cfg.max_train_samples if name == "train" else cfg.max_eval_samples)
+              for name in ("train", "validation", "test")}
     labels = D.label_set(task, splits["train"])
     for split in splits.values():
         D.encode(task, split, tokenizer, labels, cfg.max_length)
@@ -334,7 +335,7 @@ def rows_table(metric: str, rows: list[tuple[str, dict]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["ner", "sst2", "lora", "distill"])
+    parser.add_argument("--part", choices=["ner", "sst2", "lora", "distill", "gpu"], required=True)
     parser.add_argument("--train-n", type=int, default=None, help="training examples (default 800 ner, 2000 sst2)")
     parser.add_argument("--eval-n", type=int, default=500, help="dev and test sentences/lines (sst2 test: all 872)")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -350,6 +351,20 @@ def main() -> None:
     parser.add_argument("--extra-n", type=int, default=None, help="distill: unlabelled sentences (default: all the rest)")
     parser.add_argument("--extra-epochs", type=float, default=2.0, help="distill: epochs over labelled + unlabelled")
     parser.add_argument("--tag", default="", help="suffix of the results file name")
+    gpu = parser.add_argument_group("--part gpu (full sets from the bundle; see benchmarks/finetune_gpu.py)")
+    gpu.add_argument("--bundle", default=".gpu_bundle", help="folder written by benchmarks/gpu_bundle.py")
+    gpu.add_argument("--results-dir", default=str(RESULTS), help="where finetune-gpu.json/.md go (e.g. $OUT)")
+    gpu.add_argument("--max-train-samples", type=int, default=None, help="only to test the logic on a CPU")
+    gpu.add_argument("--max-eval-samples", type=int, default=None, help="only to test the logic on a CPU")
+    gpu.add_argument("--ner-epochs", type=float, default=3.0)
+    gpu.add_argument("--ner-lr", type=float, default=1e-4)
+    gpu.add_argument("--sst2-epochs", type=float, default=1.0)
+    gpu.add_argument("--sst2-lr", type=float, default=5e-5)
+    gpu.add_argument("--gpu-lora", default="4:2e-3:all", help="r:lr[:targets] of the LoRA run")
+    gpu.add_argument("--gpu-distill", default="0.5:2", help="alpha:T of the distilled student")
+    gpu.add_argument("--budget-seconds", type=float, default=510,
+                     help="skip a run that would likely end after this many seconds")
+    gpu.add_argument("--allow-cpu", action="store_true", help="run --part gpu without CUDA (logic test only)")
     parser.add_argument("--seeds", default="42", help="comma-separated seeds for the ner/sst2 comparison")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy shared CPU)")
     parser.add_argument("--hf-sampling", default="group_by_length", help="HF Trainer train_sampling_strategy")
@@ -364,6 +379,11 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.child:
         return child(args)
+    if args.part == "gpu":
+        from finetune_gpu import run as gpu_run
+
+        gpu_run(args)
+        return
     args.seeds = [int(x) for x in args.seeds.split(",")]
     args.train_n = args.train_n or (2000 if args.part == "sst2" else 800)
     args.lr = args.lr or (5e-5 if args.part == "sst2" else 1e-4)
