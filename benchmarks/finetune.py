@@ -6,13 +6,19 @@ Parts (each meant to finish in under ~10 minutes on a shared 2-core CPU, hence d
   sentences of testa (dev) and testb (test). Ours vs ``transformers.Trainer`` with the same model, tokenized
   features, hyperparameters and seed; both scored by the same entity-level metric (checked against seqeval in tests).
 - ``sst2``: the same on SST-2 (sst2-alps-split: train subset, dev subset, test = GLUE dev, 872).
-- ``lora``: ours, full fine-tuning vs LoRA (r=8 on query/value) on the ``ner`` data, each in its own process so
-  peak RSS is per run; the full run's model becomes the distillation teacher.
-- ``distill``: a 3-layer student (MiniLM's first 3 layers) fine-tuned alone vs distilled from the ``lora`` part's
-  full-FT teacher (alpha 0.5, T 2), same data and steps.
+- ``lora``: ours, full fine-tuning vs a LoRA grid (``--lora-grid r:lr[:targets]``, default every linear layer of a
+  block) on the ``ner`` data at the SAME epoch budget (``--epochs``), each in its own process so peak RSS is per
+  run; every run keeps its best epoch on dev, and the LoRA setting is chosen by dev F1 among runs with < 1 %
+  trainable parameters before test is compared.
+- ``distill``: a 6-layer teacher (full FT, ``--teacher-epochs``), a 3-layer student (MiniLM's first 3 layers)
+  fine-tuned alone, and the student distilled (``--distill-grid alpha:T``) on the same labelled sentences and
+  (``--extra-grid``) on those plus the rest of eng.train as unlabelled text that the teacher labels: the teacher
+  provides soft labels, so this uses no gold labels beyond the labelled subset.
+- ``gpu``: the full sets on one GPU in one command, from the bundle of ``benchmarks/gpu_bundle.py``; see
+  ``benchmarks/finetune_gpu.py``.
 
 Usage: ``PYTHONPATH=src python benchmarks/finetune.py --part ner`` (then sst2, lora, distill); JSON goes to
-``benchmarks/results/finetune-<part>.json``. Benchmark-only dependencies: ``accelerate`` (for the HF Trainer).
+``benchmarks/results/finetune-<part>[-<tag>].json``. Benchmark-only dependency: ``accelerate`` (for the HF Trainer).
 """
 
 from __future__ import annotations
