@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from finetune import make_student, run_hf_trainer, run_ours, rows_table, lora_grid, distill_pairs
+from finetune import distill_pairs, lora_grid, make_student, rows_table, run_hf_trainer, run_ours
 
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
