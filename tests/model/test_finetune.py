@@ -94,8 +94,8 @@ def test_distillation_term_is_the_tempered_kl():
     t = 3.0
     expected = F.kl_div(F.log_softmax(student[keep] / t, -1), F.log_softmax(teacher[keep] / t, -1),
                         log_target=True, reduction="sum") * t * t
-    assert float(distill_loss_sum(student, teacher, labels, "ner", t)) == pytest.approx(float(expected), rel=1e-5)
-    assert float(distill_loss_sum(student, student, labels, "ner", t)) == pytest.approx(0.0, abs=1e-5)
+    assert float(distill_loss_sum(student[keep], teacher[keep], t)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(distill_loss_sum(student[keep], student[keep], t)) == pytest.approx(0.0, abs=1e-5)
     expected_task = F.cross_entropy(student[keep], labels[keep], reduction="sum")
     assert float(task_loss_sum(student, labels, "ner")) == pytest.approx(float(expected_task), rel=1e-5)
 
@@ -185,3 +185,88 @@ def test_freezing_leaves_only_the_unfrozen_parameters_trainable(tiny_bert, tmp_p
     assert _ner(tiny_bert, tmp_path / "low", "--freeze-layers", "1", "--max-steps", "2") == 0
     low = _results(tmp_path / "low")["train"]
     assert 32 * 9 + 9 < low["trainable_params"] < low["total_params"] - 30522 * 32
+
+
+def _tokens_only(path, source, limit=None):
+    """A one-column CoNLL file: the tokens of ``source`` without tags (unlabelled text)."""
+    lines = [line.split()[0] if line.strip() else "" for line in source.read_text().splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cached_teacher_targets_line_up_with_the_student(ner_run, tmp_path):
+    """A student that starts as its own teacher has zero KL on its first step: the cached rows (first sub-tokens of
+    labelled and unlabelled sentences alike) sit exactly where the student's positions are."""
+    model = ner_run / "model"
+    unlabelled = _tokens_only(tmp_path / "extra.conll", DATA / "conll_dev.txt")
+    common = ["--teacher", str(model), "--dropout", "0", "--max-steps", "2", "--distill-alpha", "0.5"]
+    assert _ner(model, tmp_path / "self", *common) == 0
+    assert _ner(model, tmp_path / "self-extra", *common, "--distill-data", str(unlabelled)) == 0
+    for run in ("self", "self-extra"):
+        first = _results(tmp_path / run)["train"]["history"][0]
+        assert first["distill"] == pytest.approx(0.0, abs=1e-5) and first["task"] > 0
+    assert _results(tmp_path / "self-extra")["train"]["distill_examples"] == 100
+
+
+def test_distill_data_gets_only_the_teachers_targets(tiny_bert, ner_run, tmp_path, capsys):
+    extra = tmp_path / "extra.conll"
+    # gold tags in the extra file are ignored: even a tag the model has no output for is no error
+    extra.write_text((DATA / "conll_dev.txt").read_text().replace("I-PER", "I-PERSON"))
+    teacher = ["--teacher", str(ner_run / "model"), "--max-steps", "3", "--no-group-by-length", "--dropout", "0"]
+    assert _ner(tiny_bert, tmp_path / "a", *teacher, "--distill-data", str(extra)) == 0
+    train = _results(tmp_path / "a")["train"]
+    assert train["distill_examples"] == 100 and train["examples"] == 96
+    assert all(h["distill"] > 0 for h in train["history"])
+    assert _ner(tiny_bert, tmp_path / "d", "--distill-data", str(extra)) == 2
+    assert "--distill-data" in capsys.readouterr().err
+
+
+def test_unlabelled_examples_carry_no_task_loss_only_distilled_positions(tiny_bert):
+    from refinedweb.model.finetune import data as D
+    from refinedweb.model.finetune.config import FinetuneConfig
+    from refinedweb.model.finetune.losses import distill_count, distilled_positions
+    from refinedweb.model.finetune.models import load_tokenizer
+
+    cfg = FinetuneConfig(task="ner", model="m", train="t", output="o")
+    split = D.read_split("ner", str(DATA / "conll_dev.txt"), cfg, 8, labelled=False)
+    D.encode("ner", split, load_tokenizer(str(tiny_bert)), ["O", "B-PER", "I-PER"], 128)
+    words = sum(len(s.tokens) for s in split.examples)
+    for f in split.features:
+        assert set(f["labels"]) == {-100} and f["first"]
+        f["teacher"] = torch.randn(len(f["first"]), 3)
+    batch = D.collate(split.features, 0, "ner")
+    assert distill_count(batch, "ner") == words == len(batch["teacher"])
+    logits = torch.randn(*batch["input_ids"].shape, 3)
+    assert float(task_loss_sum(logits, batch["labels"], "ner")) == 0.0
+    rows = distilled_positions(logits, batch, "ner")
+    assert torch.equal(rows[0], logits[0, split.features[0]["first"][0]])  # row-major, first sub-tokens only
+    assert torch.equal(rows[-1], logits[-1, split.features[-1]["first"][-1]])
+
+
+def test_unlabelled_readers_keep_text_only(tmp_path):
+    from refinedweb.model.tasks.conll import read_conll
+    from refinedweb.model.tasks.tabular import read_labelled_texts
+
+    sentences = read_conll(str(_tokens_only(tmp_path / "t.conll", DATA / "conll_dev.txt")), labelled=False)
+    assert len(sentences) == 100 and all(s.tokens and s.labels == [] for s in sentences)
+    with pytest.raises(Exception, match="malformed"):
+        read_conll(str(tmp_path / "t.conll"))  # the same file as labelled data is an error
+    texts = tmp_path / "t.tsv"
+    texts.write_text("sentence\nit is good\nbad film\n")
+    assert [e.text for e in read_labelled_texts(str(texts), labelled=False)] == ["it is good", "bad film"]
+
+
+def test_head_lr_reaches_the_head_inside_a_lora_model(tiny_bert):
+    from refinedweb.model.finetune.config import FinetuneConfig
+    from refinedweb.model.finetune.models import add_lora, load_task_model, load_tokenizer
+    from refinedweb.model.finetune.train import build_optimizer
+
+    labels = ["O", "B-PER", "I-PER"]
+    model = load_task_model(str(tiny_bert), "ner", labels, load_tokenizer(str(tiny_bert)))
+    model = add_lora(model, "ner", 4, 8.0, 0.0, ["query", "value"])
+    cfg = FinetuneConfig(task="ner", model="m", train="t", output="o", lr=1e-3, head_lr=1e-2)
+    optimizer = build_optimizer(model, cfg, torch.device("cpu"))
+    head = sum(p.numel() for g in optimizer.param_groups if g["lr"] == 1e-2 for p in g["params"])
+    assert head == 32 * 3 + 3  # the classifier's weight and bias, trained at full rank
+    assert sum(p.numel() for g in optimizer.param_groups for p in g["params"]) == sum(
+        p.numel() for p in model.parameters() if p.requires_grad)

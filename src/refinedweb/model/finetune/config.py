@@ -50,8 +50,12 @@ class FinetuneConfig(Config):
     lora_targets: list[str] = field(default_factory=list)  # module names (default: attention projections)
     merge_lora: bool = True  # also write the merged full model to output/model
     teacher: str | None = None  # fine-tuned teacher for distillation (same task, labels and tokenizer)
-    distill_alpha: float = 0.5  # loss = (1 - alpha) * task + alpha * T^2 * KL(teacher_T || student_T)
+    distill_alpha: float = 0.5  # loss = (1 - alpha) * task + alpha * T^2 * KL(teacher_T || student_T), per position
     temperature: float = 2.0
+    # extra examples for distillation only (cls/ner): the teacher's soft labels are their only targets, gold labels
+    # in the file (if any) are ignored; same format as --train, CoNLL may hold just the token column
+    distill_data: str | None = None
+    max_distill_samples: int | None = None  # use the first N examples of --distill-data
     replay: str | None = None  # token shards of pretraining data (sft only)
     replay_ratio: float = 0.1  # loss = (1 - r) * task + r * LM loss on a replay batch
     replay_seq_len: int = 256
@@ -75,6 +79,12 @@ class FinetuneConfig(Config):
         self.check_range("temperature", 1e-3, None)
         for key in ("batch_size", "eval_batch_size", "grad_accum", "max_length", "lora_r", "max_steps"):
             self.check_range(key, 1, None)
+        if self.distill_data and not self.teacher:
+            raise ConfigError("--distill-data holds examples without targets of their own: it needs --teacher to "
+                              "label them")
+        if self.distill_data and self.task == "sft":
+            raise ConfigError("--distill-data is for cls/ner (teacher outputs are cached per example); for sft, put "
+                              "the extra pairs into --train")
         if self.replay and self.task != "sft":
             raise ConfigError("--replay mixes language-model batches in and needs a language-model head: use it with "
                               "--task sft (for cls/ner, a classifier head has no LM loss to replay)")

@@ -8,6 +8,11 @@ Encoding rules:
 - cls: the text with the tokenizer's special tokens, one label per example.
 - sft: see ``refinedweb.model.tasks.instructions`` (loss on response tokens only).
 
+Unlabelled examples (``--distill-data``) are encoded the same way with every label -100: they carry no task loss,
+only the teacher's soft targets, cached per example in ``feature["teacher"]`` (ner: one row per first sub-token;
+cls: one row) and gathered by ``collate`` into ``batch["teacher"]`` with ``batch["teacher_mask"]`` marking the
+student positions they belong to (ner).
+
 The label set is the training file's; a validation or test label that training never saw is an error (the head
 has no output for it, so every such entity or example would silently count as wrong).
 """
@@ -29,16 +34,17 @@ class Split:
     examples: list  # Sentence, Example or Pair
     features: list[dict] = field(default_factory=list)
     truncated: int = 0  # ner: words beyond max_length; cls/sft: examples cut
+    labelled: bool = True  # False: distillation-only examples, their targets come from the teacher
 
 
-def read_split(task: str, path: str, cfg, limit: int | None) -> Split:
+def read_split(task: str, path: str, cfg, limit: int | None, labelled: bool = True) -> Split:
     if task == "ner":
-        examples = read_conll(path, cfg.label_scheme)
+        examples = read_conll(path, cfg.label_scheme, labelled)
     elif task == "cls":
-        examples = read_labelled_texts(path, cfg.text_column, cfg.label_column)
+        examples = read_labelled_texts(path, cfg.text_column, cfg.label_column, labelled)
     else:
         examples = read_pairs(path)
-    return Split(path, examples[:limit] if limit else examples)
+    return Split(path, examples[:limit] if limit else examples, labelled=labelled)
 
 
 def label_set(task: str, train: Split) -> list[str] | None:
@@ -79,7 +85,7 @@ def encode(task: str, split: Split, tokenizer, labels: list[str] | None, max_len
                 if word is None or word == previous:
                     targets.append(-100)
                 else:
-                    targets.append(index[sentence.labels[word]])
+                    targets.append(index[sentence.labels[word]] if split.labelled else -100)
                     first_positions.append(position)
                 previous = word
             truncated += len(sentence.tokens) - len(first_positions)
@@ -87,7 +93,8 @@ def encode(task: str, split: Split, tokenizer, labels: list[str] | None, max_len
     elif task == "cls":
         encoded = tokenizer([e.text for e in split.examples], truncation=True, max_length=max_length)
         for i, example in enumerate(split.examples):
-            features.append({"input_ids": encoded["input_ids"][i], "label": index[example.label]})
+            features.append({"input_ids": encoded["input_ids"][i],
+                             "label": index[example.label] if split.labelled else -100})
         truncated = sum(len(f["input_ids"]) >= max_length for f in features)
     else:
         for pair in split.examples:
@@ -119,7 +126,9 @@ def make_batches(lengths: list[int], batch_size: int, shuffle: bool, seed: int, 
 
 
 def collate(features: list[dict], pad_id: int, task: str):
-    """Right-padded ``input_ids``/``attention_mask`` and ``labels`` (-100 on padding) as tensors."""
+    """Right-padded ``input_ids``/``attention_mask`` and ``labels`` (-100 on padding) as tensors; with cached teacher
+    outputs also ``teacher`` (rows in the order of ``teacher_mask``'s true positions, row-major) and, for ner,
+    ``teacher_mask`` (the first sub-token of each kept word)."""
     import torch
 
     width = max(len(f["input_ids"]) for f in features)
@@ -136,4 +145,13 @@ def collate(features: list[dict], pad_id: int, task: str):
         for row, f in enumerate(features):
             labels[row, :len(f["labels"])] = torch.tensor(f["labels"])
         batch["labels"] = labels
+    if "teacher" in features[0]:
+        if task == "ner":
+            first = torch.zeros((len(features), width), dtype=torch.bool)
+            for row, f in enumerate(features):
+                first[row, f["first"]] = True
+            batch["teacher_mask"] = first
+            batch["teacher"] = torch.cat([f["teacher"] for f in features])
+        else:
+            batch["teacher"] = torch.stack([f["teacher"] for f in features])
     return batch

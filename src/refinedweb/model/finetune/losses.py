@@ -6,9 +6,14 @@ PR #34191): k micro-batches of b then give the same gradient as one batch of k*b
 
 - Task loss: cross-entropy on the labelled positions: the example (cls), the first sub-token of each word (ner),
   the response tokens shifted by one (sft).
-- Distillation (Hinton et al. 2015): ``T^2 * KL(softmax(teacher/T) || softmax(student/T))`` summed over the same
-  positions; the T^2 keeps its gradient scale comparable to the task loss. The step loss is
-  ``(1 - alpha) * task + alpha * distill``.
+- Distillation (Hinton et al. 2015; DistilBERT, Sanh et al. 2019): ``T^2 * KL(softmax(teacher/T) ||
+  softmax(student/T))`` summed over the distilled positions: the example (cls), the first sub-token of each word
+  (ner, the positions that carry labels, never padding or continuation sub-tokens), the response tokens (sft). The
+  direction is the teacher's distribution against the student's (forward KL, the cross-entropy to soft targets up to
+  a constant); the T^2 keeps its gradient scale comparable to the task loss as T changes. The step loss is
+  ``(sum of (1 - alpha) * task + alpha * distill) / positions``, where ``positions`` counts the distilled
+  positions: with labels on every example this is ``(1 - alpha) * mean task + alpha * mean distill``; unlabelled
+  examples (``--distill-data``) add only their distill term, so every example weighs the same.
 - Replay: the LM loss (mean over tokens) of a batch of pretraining windows; the step loss is
   ``(1 - r) * task + r * replay``.
 """
@@ -31,23 +36,36 @@ def positions(logits: torch.Tensor, labels: torch.Tensor, task: str) -> tuple[to
 
 def count(labels: torch.Tensor, task: str) -> int:
     if task == "cls":
-        return len(labels)
+        return int((labels != -100).sum())
     if task == "sft":
         labels = labels[:, 1:]
     return int((labels != -100).sum())
 
 
+def distill_count(batch: dict, task: str) -> int:
+    """Distilled positions of a batch: rows (cls), cached first sub-tokens (ner), response tokens (sft)."""
+    if task == "cls":
+        return len(batch["input_ids"])
+    if task == "ner" and "teacher_mask" in batch:
+        return int(batch["teacher_mask"].sum())
+    return count(batch["labels"], task)
+
+
 def task_loss_sum(logits: torch.Tensor, labels: torch.Tensor, task: str) -> torch.Tensor:
     flat_logits, flat_labels = positions(logits, labels, task)
+    # -100 rows of cls (unlabelled examples) are skipped by cross_entropy's ignore_index
     return F.cross_entropy(flat_logits.float(), flat_labels, reduction="sum")
 
 
-def distill_loss_sum(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, task: str,
-                     temperature: float) -> torch.Tensor:
-    s, _ = positions(student, labels, task)
-    t, _ = positions(teacher, labels, task)
-    log_s = F.log_softmax(s.float() / temperature, dim=-1)
-    log_t = F.log_softmax(t.float() / temperature, dim=-1)
+def distilled_positions(logits: torch.Tensor, batch: dict, task: str) -> torch.Tensor:
+    """The student's logits [N, C] at the positions the cached ``batch["teacher"]`` rows belong to (cls/ner)."""
+    return logits if task == "cls" else logits[batch["teacher_mask"]]
+
+
+def distill_loss_sum(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``T^2 * sum_n KL(softmax(teacher_n / T) || softmax(student_n / T))`` over rows of [N, C] logits."""
+    log_s = F.log_softmax(student.float() / temperature, dim=-1)
+    log_t = F.log_softmax(teacher.float() / temperature, dim=-1)
     kl = (log_t.exp() * (log_t - log_s)).sum(-1)  # KL(teacher || student) per position
     return kl.sum() * temperature**2
 

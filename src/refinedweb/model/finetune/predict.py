@@ -60,3 +60,21 @@ def predict(model, split: Split, task: str, labels: list[str] | None, pad_id: in
 def selection_metric(task: str, scores: dict) -> float:
     """Higher is better: entity F1 (ner), accuracy (cls), minus the loss (sft)."""
     return {"ner": lambda: scores["f1"], "cls": lambda: scores["accuracy"], "sft": lambda: -scores["loss"]}[task]()
+
+
+@torch.inference_mode()
+def cache_teacher_outputs(teacher, split: Split, task: str, pad_id: int, batch_size: int, device: torch.device,
+                          bf16: bool = False) -> None:
+    """Run the teacher once over ``split`` and keep its logits (float32, on the CPU) in ``feature["teacher"]``: one
+    row per example (cls) or per first sub-token (ner). Dropout is off, so the targets are the same every epoch and
+    the teacher's forward pass is paid once instead of once per epoch."""
+    teacher.eval()
+    lengths = [len(f["input_ids"]) for f in split.features]
+    for batch_ids in make_batches(lengths, batch_size, shuffle=False, seed=0, group_by_length=True):
+        features = [split.features[i] for i in batch_ids]
+        batch = {k: v.to(device) for k, v in collate(features, pad_id, task).items()}
+        with autocast(device, bf16):
+            logits = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits = logits.float().cpu()
+        for row, feature in enumerate(features):
+            feature["teacher"] = logits[row] if task == "cls" else logits[row, feature["first"]]

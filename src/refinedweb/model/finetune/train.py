@@ -18,10 +18,11 @@ from refinedweb.errors import ConfigError
 from refinedweb.io import atomic_write_text
 from refinedweb.model.finetune import data as D
 from refinedweb.model.finetune.config import FinetuneConfig
-from refinedweb.model.finetune.losses import count, distill_loss_sum, lm_loss, task_loss_sum
+from refinedweb.model.finetune.losses import (count, distill_count, distill_loss_sum, distilled_positions, lm_loss,
+                                              positions, task_loss_sum)
 from refinedweb.model.finetune.models import (add_lora, freeze, load_finetuned, load_task_model, load_tokenizer,
                                               save_finetuned)
-from refinedweb.model.finetune.predict import autocast, predict, selection_metric
+from refinedweb.model.finetune.predict import autocast, cache_teacher_outputs, predict, selection_metric
 
 
 def set_seed(seed: int) -> None:
@@ -43,12 +44,16 @@ def lr_lambda(total: int, warmup: int, schedule: str):
 def build_optimizer(model, cfg: FinetuneConfig, device: torch.device):
     """AdamW; no weight decay on biases and norm weights (1-D tensors); the new head may get its own rate."""
     groups: dict[tuple[float, float], list] = {}
-    base_names = {id(p) for p in model.base_model.parameters()} if cfg.head_lr else set()
+    # the backbone's parameters sit under its prefix ("bert.", "model.", ...), also inside a peft wrapper
+    # ("base_model.model.bert."), where peft's base_model would include the head; everything else is the head
+    prefix = "." + getattr(model, "base_model_prefix", "") + "."
+    if hasattr(model, "peft_config"):
+        prefix = "." + model.get_base_model().base_model_prefix + "."
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         decay = cfg.weight_decay if p.ndim >= 2 else 0.0
-        lr = cfg.lr if (not cfg.head_lr or id(p) in base_names) else cfg.head_lr
+        lr = cfg.lr if (not cfg.head_lr or prefix in "." + name) else cfg.head_lr
         groups.setdefault((lr, decay), []).append(p)
     params = [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
     # fused AdamW runs on CUDA and, since torch 2.4, on CPU: one kernel instead of per-tensor loops (on a 22M-param
@@ -97,7 +102,9 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
              for name, path in (("validation", cfg.validation), ("test", cfg.test)) if path}
     for split in evals.values():
         D.check_labels(cfg.task, split, labels)
-    for split in [train, *evals.values()]:
+    extra = (D.read_split(cfg.task, cfg.distill_data, cfg, cfg.max_distill_samples, labelled=False)
+             if cfg.distill_data else None)
+    for split in [train, *evals.values(), *([extra] if extra else [])]:
         D.encode(cfg.task, split, tokenizer, labels, cfg.max_length)
 
     model = load_task_model(cfg.model, cfg.task, labels, tokenizer, cfg.dropout)
@@ -106,6 +113,19 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
         model = add_lora(model, cfg.task, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_targets)
     model.to(device)
     teacher = _check_teacher(cfg, tokenizer, labels).to(device) if cfg.teacher else None
+    teacher_seconds = 0.0
+    if teacher is not None and cfg.task != "sft":
+        teacher_started = time.perf_counter()
+        # cls/ner: the teacher's outputs are computed once and cached with the features; sft keeps the teacher
+        # online (vocabulary-sized outputs per token are too big to keep)
+        for split in [train, *([extra] if extra else [])]:
+            cache_teacher_outputs(teacher, split, cfg.task, tokenizer.pad_token_id, cfg.eval_batch_size, device, bf16)
+        teacher = None
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        teacher_seconds = time.perf_counter() - teacher_started
+    distilling = cfg.teacher is not None
+    features = train.features + (extra.features if extra else [])
     replay = None
     if cfg.replay:
         from refinedweb.model.tasks.shards import TokenShards
@@ -115,13 +135,15 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total_params = sum(p.numel() for p in model.parameters())
-    lengths = [len(f["input_ids"]) for f in train.features]
+    lengths = [len(f["input_ids"]) for f in features]
     steps_per_epoch = math.ceil(math.ceil(len(lengths) / cfg.batch_size) / cfg.grad_accum)
     total_steps = cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
     warmup = int(cfg.warmup_ratio * total_steps)
     optimizer = build_optimizer(model, cfg, device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total_steps, warmup, cfg.schedule))
-    log(f"finetune {cfg.task}: {len(train.features)} train examples, labels={labels if labels and len(labels) < 20 else len(labels or [])}, "
+    log(f"finetune {cfg.task}: {len(train.features)} train examples"
+        + (f" + {len(extra.features)} teacher-labelled" if extra else "") + ", "
+        f"labels={labels if labels and len(labels) < 20 else len(labels or [])}, "
         f"{trainable:,}/{total_params:,} trainable params ({100 * trainable / total_params:.2f}%), "
         f"{total_steps} steps, device={device.type}{' bf16' if bf16 else ''}")
 
@@ -137,8 +159,9 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
         batches = D.make_batches(lengths, cfg.batch_size, True, cfg.seed + epoch, cfg.group_by_length)
         for start in range(0, len(batches), cfg.grad_accum):
             model.train()
-            group = [D.collate([train.features[i] for i in b], pad_id, cfg.task) for b in batches[start:start + cfg.grad_accum]]
-            denominator = sum(count(b["labels"], cfg.task) for b in group)
+            group = [D.collate([features[i] for i in b], pad_id, cfg.task) for b in batches[start:start + cfg.grad_accum]]
+            denominator = max(1, sum(distill_count(b, cfg.task) if distilling else count(b["labels"], cfg.task)
+                                     for b in group))
             parts = {"task": 0.0, "distill": 0.0, "replay": 0.0}
             for batch in group:
                 batch = {k: v.to(device) for k, v in batch.items()}
@@ -147,12 +170,16 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
                     loss_task = task_loss_sum(logits, batch["labels"], cfg.task) / denominator
                     loss = loss_task
                     parts["task"] += loss_task.item()
-                    if teacher is not None:
-                        with torch.no_grad():
-                            teacher_logits = teacher(input_ids=batch["input_ids"],
-                                                     attention_mask=batch["attention_mask"]).logits
-                        loss_kl = distill_loss_sum(logits, teacher_logits, batch["labels"], cfg.task,
-                                                   cfg.temperature) / denominator
+                    if distilling:
+                        if teacher is None:  # cached targets (cls/ner)
+                            student_rows, teacher_rows = distilled_positions(logits, batch, cfg.task), batch["teacher"]
+                        else:
+                            with torch.no_grad():
+                                teacher_logits = teacher(input_ids=batch["input_ids"],
+                                                         attention_mask=batch["attention_mask"]).logits
+                            student_rows = positions(logits, batch["labels"], cfg.task)[0]
+                            teacher_rows = positions(teacher_logits, batch["labels"], cfg.task)[0]
+                        loss_kl = distill_loss_sum(student_rows, teacher_rows, cfg.temperature) / denominator
                         loss = (1 - cfg.distill_alpha) * loss + cfg.distill_alpha * loss_kl
                         parts["distill"] += loss_kl.item()
                     if replay is not None:
@@ -172,7 +199,7 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
             history.append({"step": step, "lr": scheduler.get_last_lr()[0], **parts})
             if step % cfg.log_every == 0 or step == 1:
                 log(f"step {step}/{total_steps} loss {parts['task']:.4f}"
-                    + (f" distill {parts['distill']:.4f}" if teacher is not None else "")
+                    + (f" distill {parts['distill']:.4f}" if distilling else "")
                     + (f" replay {parts['replay']:.4f}" if replay is not None else ""))
             if "validation" in evals and (step % eval_every == 0 or step == total_steps):
                 eval_started, eval_cpu_started = time.perf_counter(), time.process_time()
@@ -210,8 +237,8 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
         if records:
             _write_jsonl(output / "predictions" / f"{name}.jsonl", records)
     results["train"] = {
-        "examples": len(train.features), "steps": step, "epochs": step / steps_per_epoch, "seconds": train_seconds, "cpu_seconds": train_cpu_seconds,
-        "eval_seconds": eval_seconds,
+        "examples": len(train.features), "distill_examples": len(extra.features) if extra else 0, "steps": step, "epochs": step / steps_per_epoch, "seconds": train_seconds, "cpu_seconds": train_cpu_seconds,
+        "eval_seconds": eval_seconds, "teacher_seconds": teacher_seconds,
         "examples_per_second": trained_examples / train_seconds if train_seconds else 0.0,
         "trainable_params": trainable, "total_params": total_params, "best_step": best_step,
         "peak_memory_mb": _peak_memory_mb(device), "device": device.type, "bf16": bf16,

@@ -29,9 +29,12 @@ class Sentence:
     extra: dict = field(default_factory=dict)
 
 
-def read_conll(path: str, scheme: str = "auto") -> list[Sentence]:
+def read_conll(path: str, scheme: str = "auto", labelled: bool = True) -> list[Sentence]:
     """Read a CoNLL file into sentences with IOB2 labels. A line with a single column, or with a different number
-    of columns than the file's first token line, is an error that names the file and the line."""
+    of columns than the file's first token line, is an error that names the file and the line.
+
+    ``labelled=False`` reads only the tokens (first column; a one-column file is fine) and leaves ``labels`` empty:
+    the unlabelled sentences of distillation, whose targets come from the teacher."""
     if scheme not in SCHEMES:
         raise ConfigError(f"label scheme {scheme!r} is unknown; use one of {', '.join(SCHEMES)}")
     sentences: list[Sentence] = []
@@ -52,21 +55,22 @@ def read_conll(path: str, scheme: str = "auto") -> list[Sentence]:
                 continue
             if width is None:
                 width = len(columns)
-            if len(columns) < 2 or len(columns) != width:
+            if (labelled and len(columns) < 2) or len(columns) != width:
                 raise ConfigError(
                     f"{path}:{number}: malformed CoNLL line {line!r}: expected {width if width and width > 1 else 'at least 2'} "
                     "whitespace-separated columns (token ... tag); fix or delete the line, and separate sentences "
                     "with one blank line"
                 )
-            tag = columns[-1]
-            if tag != "O" and (len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIMES"):
+            tag = columns[-1] if labelled else ""
+            if labelled and tag != "O" and (len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIMES"):
                 raise ConfigError(
                     f"{path}:{number}: tag {tag!r} is not O or a B-/I-/M-/E-/S- prefixed type; the tag must be the last column"
                 )
             if not tokens:
                 start = number
             tokens.append(columns[0])
-            tags.append(tag)
+            if labelled:
+                tags.append(tag)
     if tokens:
         sentences.append(Sentence(tokens, tags, start))
     if not sentences:

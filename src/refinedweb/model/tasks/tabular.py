@@ -25,8 +25,10 @@ class Example:
     line: int = 0
 
 
-def read_labelled_texts(path: str, text_column: str | None = None, label_column: str = "label") -> list[Example]:
-    """Read (text, label) examples. A row without the text or label is an error naming the file and the line."""
+def read_labelled_texts(path: str, text_column: str | None = None, label_column: str = "label",
+                        labelled: bool = True) -> list[Example]:
+    """Read (text, label) examples. A row without the text or label is an error naming the file and the line.
+    ``labelled=False`` needs only the text column and leaves ``label`` empty (unlabelled distillation data)."""
     base = path.removesuffix(".gz").removesuffix(".zst")
     with open_text_stream(path) as handle:
         if base.endswith(".jsonl") or base.endswith(".json"):
@@ -38,13 +40,13 @@ def read_labelled_texts(path: str, text_column: str | None = None, label_column:
         examples = []
         for number, row in rows:
             column = text_column or next((c for c in TEXT_COLUMNS if c in row), None)
-            if column is None or column not in row or label_column not in row:
+            if column is None or column not in row or (labelled and label_column not in row):
                 raise ConfigError(
                     f"{path}:{number}: needs a text column ({text_column or ' or '.join(TEXT_COLUMNS)}) and a label "
                     f"column ({label_column!r}); found {sorted(k for k in row if k)}; pass --text-column/--label-column"
                 )
-            text, label = row[column], row[label_column]
-            if text is None or label is None or str(label).strip() == "":
+            text, label = row[column], row.get(label_column, "") if labelled else ""
+            if text is None or label is None or (labelled and str(label).strip() == ""):
                 raise ConfigError(f"{path}:{number}: row has no text or no label; fix or delete the row")
             examples.append(Example(str(text).strip(), str(label).strip(), number))
     if not examples:
