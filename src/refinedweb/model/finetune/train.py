@@ -25,6 +25,9 @@ from refinedweb.model.finetune.models import (add_lora, freeze, load_finetuned, 
 from refinedweb.model.finetune.predict import autocast, cache_teacher_outputs, predict, selection_metric
 
 
+PARTS = ("task", "distill", "replay")  # the terms of the training loss, logged per step
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -81,6 +84,12 @@ def _check_teacher(cfg: FinetuneConfig, tokenizer, labels):
         raise ConfigError(f"--teacher {cfg.teacher}: its tokenizer differs from the student's; distillation here "
                           "compares outputs position by position and needs the same tokenizer")
     return teacher.eval().requires_grad_(False)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on a GPU (so that a clock read after it counts that work)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -154,6 +163,14 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
     trained_examples, eval_seconds, eval_cpu_seconds = 0, 0.0, 0.0
     cpu_started = time.process_time()
     eval_every = cfg.eval_every or steps_per_epoch
+    zero = torch.zeros((), device=device)
+    step_parts: list[torch.Tensor] = []  # per step: the PARTS of its loss, read back once at the end
+
+    def to_device(tensor: torch.Tensor) -> torch.Tensor:
+        if device.type != "cuda":
+            return tensor
+        return tensor.pin_memory().to(device, non_blocking=True)  # the copy overlaps the GPU's work
+
     done = False
     while not done:
         batches = D.make_batches(lengths, cfg.batch_size, True, cfg.seed + epoch, cfg.group_by_length)
@@ -162,14 +179,16 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
             group = [D.collate([features[i] for i in b], pad_id, cfg.task) for b in batches[start:start + cfg.grad_accum]]
             denominator = max(1, sum(distill_count(b, cfg.task) if distilling else count(b["labels"], cfg.task)
                                      for b in group))
-            parts = {"task": 0.0, "distill": 0.0, "replay": 0.0}
+            # Loss parts stay on the device: reading one (.item()) would wait for the GPU at every step, and on a
+            # small model the GPU would then idle while Python prepares the next batch.
+            parts = {"task": zero.clone(), "distill": zero.clone(), "replay": zero.clone()}
             for batch in group:
-                batch = {k: v.to(device) for k, v in batch.items()}
+                batch = {k: to_device(v) for k, v in batch.items()}
                 with autocast(device, bf16):
                     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                     loss_task = task_loss_sum(logits, batch["labels"], cfg.task) / denominator
                     loss = loss_task
-                    parts["task"] += loss_task.item()
+                    parts["task"] += loss_task.detach().float()
                     if distilling:
                         if teacher is None:  # cached targets (cls/ner)
                             student_rows, teacher_rows = distilled_positions(logits, batch, cfg.task), batch["teacher"]
@@ -181,13 +200,13 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
                             teacher_rows = positions(teacher_logits, batch["labels"], cfg.task)[0]
                         loss_kl = distill_loss_sum(student_rows, teacher_rows, cfg.temperature) / denominator
                         loss = (1 - cfg.distill_alpha) * loss + cfg.distill_alpha * loss_kl
-                        parts["distill"] += loss_kl.item()
+                        parts["distill"] += loss_kl.detach().float()
                     if replay is not None:
                         windows = torch.from_numpy(replay.random_windows(
                             len(batch["input_ids"]), cfg.replay_seq_len + 1, replay_rng)).to(device)
                         loss_replay = lm_loss(model, windows) / len(group)
                         loss = (1 - cfg.replay_ratio) * loss + cfg.replay_ratio * loss_replay
-                        parts["replay"] += loss_replay.item()
+                        parts["replay"] += loss_replay.detach().float()
                 loss.backward()
                 trained_examples += len(batch["input_ids"])
             if cfg.max_grad_norm:
@@ -196,12 +215,15 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            history.append({"step": step, "lr": scheduler.get_last_lr()[0], **parts})
+            history.append({"step": step, "lr": scheduler.get_last_lr()[0]})
+            step_parts.append(torch.stack([parts[k] for k in PARTS]))
             if step % cfg.log_every == 0 or step == 1:
-                log(f"step {step}/{total_steps} loss {parts['task']:.4f}"
-                    + (f" distill {parts['distill']:.4f}" if distilling else "")
-                    + (f" replay {parts['replay']:.4f}" if replay is not None else ""))
+                task_part, distill_part, replay_part = step_parts[-1].tolist()
+                log(f"step {step}/{total_steps} loss {task_part:.4f}"
+                    + (f" distill {distill_part:.4f}" if distilling else "")
+                    + (f" replay {replay_part:.4f}" if replay is not None else ""))
             if "validation" in evals and (step % eval_every == 0 or step == total_steps):
+                synchronize(device)  # the training work still queued on the GPU is charged to training
                 eval_started, eval_cpu_started = time.perf_counter(), time.process_time()
                 scores, _ = predict(model, evals["validation"], cfg.task, labels, pad_id, cfg.eval_batch_size, device, bf16)
                 metric = selection_metric(cfg.task, scores)
@@ -221,9 +243,13 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
                 done = True
                 break
         epoch += 1
+    synchronize(device)
     train_seconds = time.perf_counter() - started - eval_seconds  # optimisation only; evaluations timed apart
     # CPU time of this process: on a machine shared with other jobs it measures our work, wall time measures theirs too
     train_cpu_seconds = time.process_time() - cpu_started - eval_cpu_seconds
+    if step_parts:
+        for record, values in zip(history, torch.stack(step_parts).tolist()):
+            record.update(zip(PARTS, values))
     if best_state is not None:
         with torch.no_grad():
             params = dict(model.named_parameters())
