@@ -137,7 +137,9 @@ def run(args) -> dict:
     r, lr, targets = lora_grid(args.gpu_lora)[0]
     step("ner_lora", lambda: run_ours(ner_files, model, work / "ner-lora",
                                       {**ner_h, "lr": lr, "lora_r": r, "lora_alpha": 2.0 * r,
-                                       "lora_targets": targets.split(",")}), ner)
+                                       "lora_targets": targets.split(","),
+                                       "epochs": args.gpu_lora_epochs or args.ner_epochs}),
+         ner * (args.gpu_lora_epochs or args.ner_epochs) / args.ner_epochs)
     student = make_student(model, 3, work / "student-3layer")
     step("student_alone", lambda: run_ours(ner_files, student, work / "student-alone", ner_h), 0.7 * ner)
     for alpha, t in distill_pairs(args.gpu_distill) if (teacher_dir / "model").exists() else []:
@@ -150,7 +152,8 @@ def run(args) -> dict:
     step("sst2_ours", lambda: run_ours(sst2_files, model, work / "sst2-ours", sst2_h), sst2)
     step("sst2_hf_trainer", lambda: run_hf_trainer(sst2_files, model, work / "sst2-hf", sst2_h, args.hf_sampling),
          durations.get("sst2_ours", sst2))
-    out["lora"] = {"r": r, "lr": lr, "targets": targets, "alpha": 2.0 * r}
+    out["lora"] = {"r": r, "lr": lr, "targets": targets, "alpha": 2.0 * r,
+                   "epochs": args.gpu_lora_epochs or args.ner_epochs}
     out["distill"] = {"alpha_temperature": distill_pairs(args.gpu_distill), "student_layers": 3}
     save()
     report = summary(out)
