@@ -52,9 +52,11 @@ def distill_count(batch: dict, task: str) -> int:
 
 
 def task_loss_sum(logits: torch.Tensor, labels: torch.Tensor, task: str) -> torch.Tensor:
-    flat_logits, flat_labels = positions(logits, labels, task)
-    # -100 rows of cls (unlabelled examples) are skipped by cross_entropy's ignore_index
-    return F.cross_entropy(flat_logits.float(), flat_labels, reduction="sum")
+    # Unlabelled positions (-100) are skipped by cross_entropy's ignore_index rather than cut out by a boolean mask:
+    # a mask's result size is data-dependent, which makes the CPU wait for the GPU at every step.
+    if task == "sft":
+        logits, labels = logits[:, :-1], labels[:, 1:]  # position t predicts token t+1
+    return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1), reduction="sum")
 
 
 def distilled_positions(logits: torch.Tensor, batch: dict, task: str) -> torch.Tensor:
