@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 /* Character categories (the same as blocks.py's documentation of the columns). */
@@ -172,9 +173,138 @@ fail:
     return NULL;
 }
 
+
+/* features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes
+ *
+ * The numeric part of features.block_features, as a float64 (lines, columns) row-major matrix: see that function
+ * for the columns and their order. stats is the line table (float64 rows of N_STATS), kind the int64 kinds, flags
+ * the float64 per-line repetition + 2 * title-match codes, boilerplate the float64 per-line boilerplate hits; the
+ * windows are the half-widths of the context means and of the text-mass sums.
+ */
+#define MAX_WINDOWS 8
+enum { N_CONTEXT = 4 };
+
+static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
+    *count = PyTuple_GET_SIZE(tuple);
+    if (*count > MAX_WINDOWS) { PyErr_SetString(PyExc_ValueError, "too many windows"); return -1; }
+    for (Py_ssize_t k = 0; k < *count; k++) {
+        out[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, k));
+        if (out[k] < 0) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative window"); return -1; }
+    }
+    return 0;
+}
+
+static PyObject *features(PyObject *self, PyObject *args) {
+    Py_buffer st, kd, fl, bp;
+    int n_kinds, li_kind;
+    PyObject *win_tuple, *mass_tuple, *result = NULL;
+    double *ctx_sum = NULL, *mass_sum = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iiO!O!", &st, &kd, &fl, &bp, &n_kinds, &li_kind, &PyTuple_Type, &win_tuple,
+                          &PyTuple_Type, &mass_tuple))
+        return NULL;
+    Py_ssize_t wins[MAX_WINDOWS], mwins[MAX_WINDOWS], n_win, n_mass;
+    const Py_ssize_t n = kd.len / (Py_ssize_t)sizeof(int64_t);
+    if (read_windows(win_tuple, wins, &n_win) < 0 || read_windows(mass_tuple, mwins, &n_mass) < 0) goto done;
+    if (n == 0 || st.len != n * N_STATS * (Py_ssize_t)sizeof(double) || fl.len != n * (Py_ssize_t)sizeof(double) ||
+        bp.len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "features(): empty page or arrays of different lengths");
+        goto done;
+    }
+    const double *stats = st.buf, *flags = fl.buf, *boiler = bp.buf;
+    const int64_t *kind = kd.buf;
+    const Py_ssize_t n_cols = n_kinds + 3 + 5 + 12 + N_CONTEXT * n_win + 2 + 2 * n_mass;
+    result = PyBytes_FromStringAndSize(NULL, n * n_cols * (Py_ssize_t)sizeof(double));
+    ctx_sum = PyMem_Calloc((size_t)(n + 1) * N_CONTEXT, sizeof(double));
+    mass_sum = PyMem_Calloc((size_t)(n + 1), sizeof(double));
+    if (!result || !ctx_sum || !mass_sum) { if (result) Py_CLEAR(result); else PyErr_NoMemory(); goto done; }
+    double *x = (double *)PyBytes_AS_STRING(result);
+    memset(x, 0, (size_t)(n * n_cols) * sizeof(double));
+
+    /* Prefix sums: words (text mass) and the context columns; page totals; the longest line. */
+    Py_ssize_t longest = 0;
+    double link_total = 0, chars_total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *s = stats + i * N_STATS;
+        double chars1 = s[S_CHARS] > 1.0 ? s[S_CHARS] : 1.0;
+        double ctx[N_CONTEXT] = {log1p(s[S_WORDS]), s[S_LINK] / chars1, s[S_ENDS], s[S_PUNCT] / chars1};
+        for (int c = 0; c < N_CONTEXT; c++) ctx_sum[(i + 1) * N_CONTEXT + c] = ctx_sum[i * N_CONTEXT + c] + ctx[c];
+        mass_sum[i + 1] = mass_sum[i] + s[S_WORDS];
+        if (s[S_WORDS] > stats[longest * N_STATS + S_WORDS]) longest = i;
+        link_total += s[S_LINK];
+        chars_total += s[S_CHARS];
+    }
+    const double total = mass_sum[n] > 1.0 ? mass_sum[n] : 1.0;
+    const double longest_words = stats[longest * N_STATS + S_WORDS] > 1.0 ? stats[longest * N_STATS + S_WORDS] : 1.0;
+    const double page_links = link_total / (chars_total > 1.0 ? chars_total : 1.0);
+    double mass_peak[MAX_WINDOWS];
+    for (Py_ssize_t m = 0; m < n_mass; m++) {
+        double peak = 1.0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t lo = i - mwins[m] > 0 ? i - mwins[m] : 0, hi = i + mwins[m] + 1 < n ? i + mwins[m] + 1 : n;
+            double v = mass_sum[hi] - mass_sum[lo];
+            if (v > peak) peak = v;
+        }
+        mass_peak[m] = peak;
+    }
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *s = stats + i * N_STATS;
+        double *row = x + i * n_cols;
+        double chars1 = s[S_CHARS] > 1.0 ? s[S_CHARS] : 1.0;
+        Py_ssize_t c = 0;
+        if (kind[i] >= 0 && kind[i] < n_kinds) row[kind[i]] = 1.0;
+        c = n_kinds;
+        row[c++] = log1p(s[S_CHARS]);
+        row[c++] = log1p(s[S_WORDS]);
+        row[c++] = log1p(s[S_PUNCT]);
+        row[c++] = s[S_LINK] / chars1;
+        row[c++] = s[S_PUNCT] / chars1;
+        row[c++] = s[S_DIGITS] / chars1;
+        row[c++] = s[S_CJK] / chars1;
+        row[c++] = s[S_SEPS] / chars1;
+        row[c++] = s[S_ENDS];
+        row[c++] = s[S_GAP];
+        row[c++] = kind[i] == li_kind;
+        row[c++] = fmod(flags[i], 2.0);
+        row[c++] = floor(flags[i] / 2.0);
+        row[c++] = boiler[i];
+        row[c++] = s[S_WORDS] / longest_words;
+        row[c++] = i == longest;
+        row[c++] = (double)i / (double)(n - 1 > 1 ? n - 1 : 1);
+        row[c++] = mass_sum[i] / total;
+        row[c++] = (total - mass_sum[i + 1]) / total;
+        row[c++] = (double)(i - longest) / (double)n;
+        for (Py_ssize_t w = 0; w < n_win; w++) {
+            Py_ssize_t lo = i - wins[w] > 0 ? i - wins[w] : 0, hi = i + wins[w] + 1 < n ? i + wins[w] + 1 : n;
+            for (int k = 0; k < N_CONTEXT; k++)
+                row[c++] = (ctx_sum[hi * N_CONTEXT + k] - ctx_sum[lo * N_CONTEXT + k]) / (double)(hi - lo);
+        }
+        row[c++] = log1p(total);
+        row[c++] = page_links;
+        double mass_window[MAX_WINDOWS];
+        for (Py_ssize_t m = 0; m < n_mass; m++) {
+            Py_ssize_t lo = i - mwins[m] > 0 ? i - mwins[m] : 0, hi = i + mwins[m] + 1 < n ? i + mwins[m] + 1 : n;
+            mass_window[m] = mass_sum[hi] - mass_sum[lo];
+            row[c++] = mass_window[m] / total;
+        }
+        for (Py_ssize_t m = 0; m < n_mass; m++) row[c++] = mass_window[m] / mass_peak[m];
+    }
+done:
+    PyMem_Free(ctx_sum);
+    PyMem_Free(mass_sum);
+    PyBuffer_Release(&st);
+    PyBuffer_Release(&kd);
+    PyBuffer_Release(&fl);
+    PyBuffer_Release(&bp);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
+    {"features", features, METH_VARARGS,
+     "features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes of float64 rows; "
+     "see features.block_features"},
     {NULL, NULL, 0, NULL},
 };
 

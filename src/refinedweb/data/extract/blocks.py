@@ -97,6 +97,18 @@ def render(tree) -> str:
     )
 
 
+def load_linetable():
+    """The C extension module (``_linetable.c``); a clear error when the checkout was never built."""
+    try:
+        from refinedweb.data.extract import _linetable
+    except ImportError as exc:  # a source checkout used without installing
+        raise ImportError(
+            "refinedweb's C line table (refinedweb/data/extract/_linetable.c) is not built: run `pip install -e .` "
+            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler"
+        ) from exc
+    return _linetable
+
+
 def split_lines(rendered: str) -> Lines:
     """Turn the minimal-HTML rendering into a ``Lines`` table (empty lines dropped, remembered as gaps).
 
@@ -105,15 +117,7 @@ def split_lines(rendered: str) -> Lines:
     each character is counted in one of the categories above. The page's own ``\x01``/``\x02`` control characters
     are dropped.
     """
-    try:
-        from refinedweb.data.extract import _linetable
-    except ImportError as exc:  # a source checkout used without installing
-        raise ImportError(
-            "refinedweb's C line table (refinedweb/data/extract/_linetable.c) is not built: run `pip install -e .` "
-            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler"
-        ) from exc
-
-    texts, kind, stats = _linetable.split(rendered)
+    texts, kind, stats = load_linetable().split(rendered)
     if not texts:
         return _empty()
     return Lines(

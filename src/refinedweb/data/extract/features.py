@@ -95,55 +95,31 @@ def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
 
 
 def block_features(lines: Lines, title: str | None) -> np.ndarray:
-    """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``."""
+    """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``.
+
+    Python does the string work (repetition, title match, boilerplate words); the numeric columns, in
+    ``FEATURE_NAMES`` order, are one C pass (``_linetable.features``), as per-column numpy calls cost more than
+    the page's whole lexbor rendering on small pages:
+
+    - kind one-hot; log1p of chars, words, punctuation; link, punctuation, digit, CJK, separator rates (per char);
+    - ends_sentence, gap_before, in_list, duplicated, title_match, boilerplate_word; words / the longest line's
+      words, is_longest, position (0..1), the page's word share before and after the line, signed distance to
+      the longest line (in lines / page lines);
+    - the means of (log1p words, link rate, ends_sentence, punctuation rate) over lines i-w..i+w for w in
+      ``_WINDOWS`` (fewer at the page's edges);
+    - the page's log1p words and link density;
+    - text mass: the share of the page's words within i-h..i+h for h in ``_MASS_WINDOWS``, and that sum relative
+      to the page's densest window. The article body is the densest region; teaser lists and footers are thinner.
+    """
+    from refinedweb.data.extract.blocks import load_linetable
+
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
-    texts, stats = lines.texts, lines.stats
+    texts = lines.texts
     counts = Counter(texts)
     variants = _title_variants(title)
     flags = np.fromiter([(counts[t] > 1) + 2 * (t in variants) for t in texts], np.float64, n)
-    words = stats[:, _COL["words"]]
-    chars = stats[:, _COL["chars"]]
-    rates = stats[:, [_COL[c] for c in _RATES]] / np.maximum(chars, 1.0)[:, None]
-    logs = np.log1p(stats[:, [_COL[c] for c in _LOGS]])
-    ends = stats[:, _COL["ends_sentence"]]
-    longest = int(np.argmax(words))
-    pos = np.arange(n)
-    mass = np.cumsum(words)
-    total = max(mass[-1], 1.0)
-    onehot = np.zeros((n, len(KINDS)))
-    onehot[pos, lines.kind] = 1.0
-    line = np.column_stack(
-        (
-            ends,
-            stats[:, _COL["gap_before"]],
-            lines.kind == _LI,
-            flags % 2,
-            flags // 2,
-            _boilerplate_hits(texts, words),
-            words / max(words[longest], 1.0),
-            pos == longest,
-            pos / max(n - 1, 1),
-            (mass - words) / total,
-            (total - mass) / total,
-            (pos - longest) / n,
-        )
-    )
-    context = window_means(np.column_stack((logs[:, 1], rates[:, 0], ends, rates[:, 1])), _WINDOWS)
-    page = np.broadcast_to(
-        (np.log1p(total), stats[:, _COL["link_chars"]].sum() / max(chars.sum(), 1.0)), (n, 2)
-    )
-    return np.hstack((onehot, logs, rates, line, context, page, mass_features(words)))
-
-
-def mass_features(words: np.ndarray) -> np.ndarray:
-    """Where the page's text mass is: the share of all words within i-h..i+h (for each h in ``_MASS_WINDOWS``), and
-    that sum relative to the page's densest window. The article body is the densest region; teaser lists and
-    footers are thinner."""
-    n = len(words)
-    csum = np.concatenate(([0.0], np.cumsum(words)))
-    total = max(csum[-1], 1.0)
-    idx = np.arange(n)
-    sums = [csum[np.minimum(idx + h + 1, n)] - csum[np.maximum(idx - h, 0)] for h in _MASS_WINDOWS]
-    return np.column_stack([s / total for s in sums] + [s / max(s.max(), 1.0) for s in sums])
+    boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
+    out = load_linetable().features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
+    return np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES))
