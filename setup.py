@@ -12,7 +12,7 @@ setup(
         Extension(
             "refinedweb.data.extract._linetable",
             sources=["src/refinedweb/data/extract/_linetable.c"],
-            extra_compile_args=["-O2"],
+            extra_compile_args=["-O3"],
         )
     ]
 )

@@ -299,12 +299,141 @@ done:
     return result;
 }
 
+/* The block classifier's forward pass (scoring.BlockModel), so that a page's score never touches BLAS: a
+ * multi-threaded BLAS spends more time waking its threads for these (lines x 56) x 24 products than computing.
+ *
+ * stage2_inputs(p1, windows) -> bytes: float64 rows of scoring.STAGE2_NAMES (p1, previous line's p1, next line's
+ *     p1, p1's means over i-w..i+w for each w, the page's mean p1).
+ * logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes: float64 stage-2 log-odds per row of the raw
+ *     features x (lines x F): p1 = sigmoid(x.w1 + b1); s = stage2_inputs(p1);
+ *     z = x.w2x + s.w2p + b2 + tanh(x.hx + s.hp + hc).hv  (hx: F x H, hp: S x H, row-major; H = 0 for none).
+ */
+static void stage2_fill(const double *p1, Py_ssize_t n, const Py_ssize_t *wins, Py_ssize_t n_win, double *out) {
+    const Py_ssize_t n_s = 3 + n_win + 1;
+    double *csum = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
+    double mean = 0;
+    if (!csum) return; /* caller checks PyErr_Occurred */
+    csum[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) csum[i + 1] = csum[i] + p1[i];
+    mean = csum[n] / (double)n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *row = out + i * n_s;
+        row[0] = p1[i];
+        row[1] = i > 0 ? p1[i - 1] : 0.0;
+        row[2] = i + 1 < n ? p1[i + 1] : 0.0;
+        for (Py_ssize_t w = 0; w < n_win; w++) {
+            Py_ssize_t lo = i - wins[w] > 0 ? i - wins[w] : 0, hi = i + wins[w] + 1 < n ? i + wins[w] + 1 : n;
+            row[3 + w] = (csum[hi] - csum[lo]) / (double)(hi - lo);
+        }
+        row[n_s - 1] = mean;
+    }
+    PyMem_Free(csum);
+}
+
+static PyObject *stage2_inputs(PyObject *self, PyObject *args) {
+    Py_buffer pb;
+    PyObject *win_tuple, *result = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], n_win;
+    if (!PyArg_ParseTuple(args, "y*O!", &pb, &PyTuple_Type, &win_tuple)) return NULL;
+    const Py_ssize_t n = pb.len / (Py_ssize_t)sizeof(double);
+    if (read_windows(win_tuple, wins, &n_win) == 0 && n > 0) {
+        result = PyBytes_FromStringAndSize(NULL, n * (4 + n_win) * (Py_ssize_t)sizeof(double));
+        if (result) {
+            stage2_fill(pb.buf, n, wins, n_win, (double *)PyBytes_AS_STRING(result));
+            if (PyErr_Occurred()) Py_CLEAR(result);
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "stage2_inputs(): no lines");
+    }
+    PyBuffer_Release(&pb);
+    return result;
+}
+
+static PyObject *logits(PyObject *self, PyObject *args) {
+    Py_buffer xb, w1b, w2xb, w2pb, hxb, hpb, hcb, hvb;
+    double b1, b2;
+    PyObject *win_tuple, *result = NULL;
+    double *p1 = NULL, *s2 = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], n_win;
+    if (!PyArg_ParseTuple(args, "y*y*dy*y*dy*y*y*y*O!", &xb, &w1b, &b1, &w2xb, &w2pb, &b2, &hxb, &hpb, &hcb, &hvb,
+                          &PyTuple_Type, &win_tuple))
+        return NULL;
+    const Py_ssize_t f = w1b.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t n = f ? xb.len / (Py_ssize_t)sizeof(double) / f : 0;
+    const Py_ssize_t h = hcb.len / (Py_ssize_t)sizeof(double);
+    if (read_windows(win_tuple, wins, &n_win) < 0) goto done;
+    const Py_ssize_t n_s = 4 + n_win;
+    if (n == 0 || xb.len != n * f * (Py_ssize_t)sizeof(double) || w2xb.len != w1b.len ||
+        w2pb.len != n_s * (Py_ssize_t)sizeof(double) || hxb.len != f * h * (Py_ssize_t)sizeof(double) ||
+        hpb.len != n_s * h * (Py_ssize_t)sizeof(double) || hvb.len != hcb.len) {
+        PyErr_SetString(PyExc_ValueError, "logits(): no lines or weights of the wrong shape");
+        goto done;
+    }
+    const double *x = xb.buf, *w1 = w1b.buf, *w2x = w2xb.buf, *w2p = w2pb.buf;
+    const double *hx = hxb.buf, *hp = hpb.buf, *hc = hcb.buf, *hv = hvb.buf;
+    p1 = PyMem_Malloc((size_t)n * sizeof(double));
+    s2 = PyMem_Malloc((size_t)(n * n_s) * sizeof(double));
+    double *act = PyMem_Malloc((size_t)(h ? h : 1) * sizeof(double));
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!p1 || !s2 || !act || !result) {
+        PyMem_Free(act);
+        if (result) Py_CLEAR(result); else PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = x + i * f;
+        double z = b1;
+        for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w1[k];
+        p1[i] = 0.5 + 0.5 * tanh(0.5 * z);
+    }
+    stage2_fill(p1, n, wins, n_win, s2);
+    if (PyErr_Occurred()) { PyMem_Free(act); Py_CLEAR(result); goto done; }
+    double *out = (double *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = x + i * f, *srow = s2 + i * n_s;
+        double z = b2;
+        for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w2x[k];
+        for (Py_ssize_t k = 0; k < n_s; k++) z += srow[k] * w2p[k];
+        if (h) {
+            for (Py_ssize_t u = 0; u < h; u++) act[u] = hc[u];
+            for (Py_ssize_t k = 0; k < f; k++) {
+                const double v = row[k], *hrow = hx + k * h;
+                if (v != 0.0)
+                    for (Py_ssize_t u = 0; u < h; u++) act[u] += v * hrow[u];
+            }
+            for (Py_ssize_t k = 0; k < n_s; k++) {
+                const double v = srow[k], *hrow = hp + k * h;
+                for (Py_ssize_t u = 0; u < h; u++) act[u] += v * hrow[u];
+            }
+            for (Py_ssize_t u = 0; u < h; u++) z += tanh(act[u]) * hv[u];
+        }
+        out[i] = z;
+    }
+    PyMem_Free(act);
+done:
+    PyMem_Free(p1);
+    PyMem_Free(s2);
+    PyBuffer_Release(&xb);
+    PyBuffer_Release(&w1b);
+    PyBuffer_Release(&w2xb);
+    PyBuffer_Release(&w2pb);
+    PyBuffer_Release(&hxb);
+    PyBuffer_Release(&hpb);
+    PyBuffer_Release(&hcb);
+    PyBuffer_Release(&hvb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
     {"features", features, METH_VARARGS,
      "features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes of float64 rows; "
      "see features.block_features"},
+    {"stage2_inputs", stage2_inputs, METH_VARARGS,
+     "stage2_inputs(p1, windows) -> bytes of float64 rows of scoring.STAGE2_NAMES"},
+    {"logits", logits, METH_VARARGS,
+     "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes of float64 stage-2 log-odds"},
     {NULL, NULL, 0, NULL},
 };
 
