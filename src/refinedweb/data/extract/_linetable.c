@@ -308,6 +308,19 @@ done:
  *     features x (lines x F): p1 = sigmoid(x.w1 + b1); s = stage2_inputs(p1);
  *     z = x.w2x + s.w2p + b2 + tanh(x.hx + s.hp + hc).hv  (hx: F x H, hp: S x H, row-major; H = 0 for none).
  */
+/* tanh through one exp: libm's tanh costs several times exp, and the hidden layer takes 24 per line. Exact to
+ * rounding away from 0; near 0 the absolute error is about 1e-16. */
+static inline double fast_tanh(double a) {
+    if (a > 20.0) return 1.0;
+    if (a < -20.0) return -1.0;
+    return 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+}
+
+/* y += a * x; restrict lets the compiler vectorise it. */
+static inline void axpy(double *restrict y, double a, const double *restrict x, Py_ssize_t n) {
+    for (Py_ssize_t u = 0; u < n; u++) y[u] += a * x[u];
+}
+
 static void stage2_fill(const double *p1, Py_ssize_t n, const Py_ssize_t *wins, Py_ssize_t n_win, double *out) {
     const Py_ssize_t n_s = 3 + n_win + 1;
     double *csum = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
@@ -384,7 +397,7 @@ static PyObject *logits(PyObject *self, PyObject *args) {
         const double *row = x + i * f;
         double z = b1;
         for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w1[k];
-        p1[i] = 0.5 + 0.5 * tanh(0.5 * z);
+        p1[i] = 0.5 + 0.5 * fast_tanh(0.5 * z);
     }
     stage2_fill(p1, n, wins, n_win, s2);
     if (PyErr_Occurred()) { PyMem_Free(act); Py_CLEAR(result); goto done; }
@@ -398,14 +411,12 @@ static PyObject *logits(PyObject *self, PyObject *args) {
             for (Py_ssize_t u = 0; u < h; u++) act[u] = hc[u];
             for (Py_ssize_t k = 0; k < f; k++) {
                 const double v = row[k], *hrow = hx + k * h;
-                if (v != 0.0)
-                    for (Py_ssize_t u = 0; u < h; u++) act[u] += v * hrow[u];
+                if (v != 0.0) axpy(act, v, hrow, h);
             }
             for (Py_ssize_t k = 0; k < n_s; k++) {
-                const double v = srow[k], *hrow = hp + k * h;
-                for (Py_ssize_t u = 0; u < h; u++) act[u] += v * hrow[u];
+                axpy(act, srow[k], hp + k * h, h);
             }
-            for (Py_ssize_t u = 0; u < h; u++) z += tanh(act[u]) * hv[u];
+            for (Py_ssize_t u = 0; u < h; u++) z += fast_tanh(act[u]) * hv[u];
         }
         out[i] = z;
     }
