@@ -435,6 +435,105 @@ done:
     return result;
 }
 
+/* keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes
+ *
+ * float64 per line: 1 when a line of at most max_words words (words: float64 per line) contains one of keywords
+ * (a substring, case-folded with str.lower's per-character mapping) or one of whole_words followed by a non-word
+ * character or the line's end (Python's \b after it). Keywords are given in lower case. This replaces a regex over
+ * the short lines that cost more than the rest of the Python side of the engine.
+ */
+#define MAX_KEYS 256
+
+static inline Py_UCS4 lower(Py_UCS4 c) {
+    if (c < 128) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    return Py_UNICODE_TOLOWER(c);
+}
+
+static int matches_at(int kind, const void *data, Py_ssize_t len, Py_ssize_t i, PyObject *key, int whole) {
+    const Py_ssize_t klen = PyUnicode_GET_LENGTH(key);
+    const int kkind = PyUnicode_KIND(key);
+    const void *kdata = PyUnicode_DATA(key);
+    if (i + klen > len) return 0;
+    for (Py_ssize_t k = 1; k < klen; k++)
+        if (lower(PyUnicode_READ(kind, data, i + k)) != PyUnicode_READ(kkind, kdata, k)) return 0;
+    if (whole && i + klen < len) {
+        Py_UCS4 next = PyUnicode_READ(kind, data, i + klen);
+        if (Py_UNICODE_ISALNUM(next) || next == '_') return 0;
+    }
+    return 1;
+}
+
+static PyObject *keyword_lines(PyObject *self, PyObject *args) {
+    PyObject *texts, *keys, *whole_keys, *result = NULL;
+    Py_buffer wb;
+    double max_words;
+    if (!PyArg_ParseTuple(args, "O!y*dO!O!", &PyList_Type, &texts, &wb, &max_words, &PyTuple_Type, &keys,
+                          &PyTuple_Type, &whole_keys))
+        return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts), n_keys = PyTuple_GET_SIZE(keys);
+    const Py_ssize_t n_all = n_keys + PyTuple_GET_SIZE(whole_keys);
+    if (wb.len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "keyword_lines(): one word count per line");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_all; k++) {
+        PyObject *key = k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys);
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0) {
+            PyErr_SetString(PyExc_TypeError, "keyword_lines(): keywords must be non-empty str");
+            goto done;
+        }
+    }
+    /* Keys by first character: ASCII ones in a bucket per character, the others in one list. */
+    Py_ssize_t order[MAX_KEYS], ascii_start[129], n_other = 0;
+    Py_UCS4 first[MAX_KEYS];
+    if (n_all > MAX_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "keyword_lines(): too many keywords");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_all; k++)
+        first[k] = PyUnicode_READ_CHAR(k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys), 0);
+    {
+        Py_ssize_t pos = 0;
+        for (int c = 0; c < 128; c++) {
+            ascii_start[c] = pos;
+            for (Py_ssize_t k = 0; k < n_all; k++)
+                if (first[k] == (Py_UCS4)c) order[pos++] = k;
+        }
+        ascii_start[128] = pos;
+        for (Py_ssize_t k = 0; k < n_all; k++)
+            if (first[k] >= 128) order[pos + n_other++] = k;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!result) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    const double *words = wb.buf;
+    for (Py_ssize_t line = 0; line < n; line++) {
+        out[line] = 0.0;
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (words[line] > max_words || !PyUnicode_Check(text)) continue;
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        for (Py_ssize_t i = 0; i < len && out[line] == 0.0; i++) {
+            const Py_UCS4 c = lower(PyUnicode_READ(kind, data, i));
+            const Py_ssize_t lo = c < 128 ? ascii_start[c] : ascii_start[128];
+            const Py_ssize_t hi = c < 128 ? ascii_start[c + 1] : ascii_start[128] + n_other;
+            for (Py_ssize_t j = lo; j < hi; j++) {
+                const Py_ssize_t k = order[j];
+                if (first[k] != c) continue;
+                PyObject *key = k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys);
+                if (matches_at(kind, data, len, i, key, k >= n_keys)) {
+                    out[line] = 1.0;
+                    break;
+                }
+            }
+        }
+    }
+done:
+    PyBuffer_Release(&wb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
@@ -445,6 +544,8 @@ static PyMethodDef methods[] = {
      "stage2_inputs(p1, windows) -> bytes of float64 rows of scoring.STAGE2_NAMES"},
     {"logits", logits, METH_VARARGS,
      "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes of float64 stage-2 log-odds"},
+    {"keyword_lines", keyword_lines, METH_VARARGS,
+     "keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes of float64 0/1 per line"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,6 @@ The column order is part of the model format: ``FEATURE_NAMES`` is saved with th
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
@@ -23,15 +22,20 @@ from refinedweb.data.extract.blocks import KINDS, STATS, Lines
 
 _LI = KINDS.index("li")
 
-# Words (lower case: matched on lower-cased text) that mark page furniture in the languages of the development sets (en, zh, de, fr, es, pt, it, ru).
-_BOILERPLATE = re.compile(
-    r"copyright|\u00a9|all rights reserved|cookie|privacy|terms of (?:use|service)|subscribe|newsletter|sign (?:up|in)"
-    r"|log ?in|register|follow us|share (?:this|on)|advertisement|sponsored|related (?:posts|articles|stories)"
-    r"|read more|click here|load more|comments?\b|reply|posted by|tags?:|categor(?:y|ies):"
-    r"|\u7248\u6743|\u767b\u5f55|\u6ce8\u518c|\u5173\u6ce8|\u5206\u4eab|\u8bc4\u8bba|\u5e7f\u544a|\u76f8\u5173"
-    r"|\u4e0a\u4e00\u7bc7|\u4e0b\u4e00\u7bc7|\u9996\u9875|\u8fd4\u56de|\u8d23\u4efb\u7f16\u8f91|\u6765\u6e90"
-    r"|impressum|datenschutz|mentions l\u00e9gales|aviso legal|\u0432\u043e\u0439\u0442\u0438",
+# Words that mark page furniture in the languages of the development sets (en, zh, de, fr, es, pt, it, ru), in
+# lower case; a short line containing one is flagged (case-insensitive). _BOILERPLATE_WHOLE words must also end
+# there ("comments", not "commentary").
+_BOILERPLATE = (
+    "copyright", "\u00a9", "all rights reserved", "cookie", "privacy", "terms of use", "terms of service", "subscribe",
+    "newsletter", "sign up", "sign in", "log in", "login", "register", "follow us", "share this", "share on",
+    "advertisement", "sponsored", "related posts", "related articles", "related stories", "read more", "click here",
+    "load more", "reply", "posted by", "tag:", "tags:", "category:", "categories:",
+    "\u7248\u6743", "\u767b\u5f55", "\u6ce8\u518c", "\u5173\u6ce8", "\u5206\u4eab", "\u8bc4\u8bba", "\u5e7f\u544a",
+    "\u76f8\u5173", "\u4e0a\u4e00\u7bc7", "\u4e0b\u4e00\u7bc7", "\u9996\u9875", "\u8fd4\u56de",
+    "\u8d23\u4efb\u7f16\u8f91", "\u6765\u6e90",
+    "impressum", "datenschutz", "mentions l\u00e9gales", "aviso legal", "\u0432\u043e\u0439\u0442\u0438",
 )
+_BOILERPLATE_WHOLE = ("comment", "comments")
 
 _SHORT_WORDS = 12
 
@@ -80,18 +84,14 @@ def _title_variants(title: str | None) -> frozenset[str]:
 
 
 def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
-    """1 for short lines (menus, widgets) that contain a boilerplate word; only those are scanned, which keeps the
-    regex cheap."""
-    hit = np.zeros(len(texts))
-    short = np.flatnonzero(words <= _SHORT_WORDS)
-    if len(short):
-        short_list = short.tolist()
-        joined = "\n".join([texts[i] for i in short_list]).lower()
-        starts = [m.start() for m in _BOILERPLATE.finditer(joined)]
-        if starts:
-            breaks = np.cumsum([len(texts[i]) + 1 for i in short_list])
-            hit[short[np.searchsorted(breaks, starts, side="right")]] = 1.0
-    return hit
+    """1 for short lines (menus, widgets: at most ``_SHORT_WORDS`` words) that contain a boilerplate word. The scan
+    is C (``_linetable.keyword_lines``): a regex over the short lines cost more than the rest of this module."""
+    from refinedweb.data.extract.blocks import load_linetable
+
+    out = load_linetable().keyword_lines(
+        texts, np.ascontiguousarray(words, dtype=np.float64), float(_SHORT_WORDS), _BOILERPLATE, _BOILERPLATE_WHOLE
+    )
+    return np.frombuffer(out, dtype=np.float64)
 
 
 def block_features(lines: Lines, title: str | None) -> np.ndarray:
