@@ -69,7 +69,7 @@ static int vec_reserve(Vec *v, Py_ssize_t extra) {
 }
 
 /* The kind of block element a line starts with: its first three characters after leading white space. */
-static int line_kind(int ukind, const void *data, Py_ssize_t i, Py_ssize_t end) {
+static Py_ALWAYS_INLINE inline int line_kind(const int ukind, const void *data, Py_ssize_t i, Py_ssize_t end) {
     Py_UCS4 c;
     while (i < end && (c = PyUnicode_READ(ukind, data, i)) != '\n' && Py_UNICODE_ISSPACE(c)) i++;
     if (end - i < 3 || PyUnicode_READ(ukind, data, i) != '<') return K_NONE;
@@ -81,19 +81,17 @@ static int line_kind(int ukind, const void *data, Py_ssize_t i, Py_ssize_t end) 
     return K_NONE;
 }
 
-static PyObject *split(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "split() needs a str");
-        return NULL;
-    }
-    const int ukind = PyUnicode_KIND(arg);
+/* split() for one string kind (1, 2 or 4 bytes a character): always inlined with a constant kind, so the
+ * character reads compile to plain loads. A line's text is collected in the input's own kind. */
+static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int ukind) {
     const void *data = PyUnicode_DATA(arg);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
 
     PyObject *texts = PyList_New(0);
     Vec kinds = {NULL, 0, 0, sizeof(int64_t)}, stats = {NULL, 0, 0, sizeof(double)};
-    Vec text = {NULL, 0, 0, sizeof(Py_UCS4)};
+    Vec text = {NULL, 0, 0, ukind};
     if (!texts) return NULL;
+    if (vec_reserve(&text, n + 1) < 0) goto fail; /* a line is never longer than the page */
 
     Py_ssize_t i = 0;
     int prev_empty = 0, first = 1;
@@ -126,18 +124,18 @@ static PyObject *split(PyObject *self, PyObject *arg) {
             if (c == 1 || c == 2) { j++; continue; } /* the page's own control characters: dropped */
             count[category(c)]++;
             if (in_link) link_chars += 1;
-            if (vec_reserve(&text, 1) < 0) goto fail;
-            ((Py_UCS4 *)text.data)[text.len++] = c;
+            PyUnicode_WRITE(ukind, text.data, text.len, c);
+            text.len++;
             j++;
         }
         end = j;
         int64_t chars = count[OTHER] + count[PUNCT_END] + count[PUNCT] + count[DIGIT] + count[CJK] + count[SEP];
         if (chars > 0) {
-            Py_UCS4 *t = (Py_UCS4 *)text.data;
+            const void *t = text.data;
             Py_ssize_t lo = 0, hi = text.len;
-            while (lo < hi && Py_UNICODE_ISSPACE(t[lo])) lo++;
-            while (hi > lo && Py_UNICODE_ISSPACE(t[hi - 1])) hi--;
-            PyObject *s = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, t + lo, hi - lo);
+            while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, lo))) lo++;
+            while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, hi - 1))) hi--;
+            PyObject *s = PyUnicode_FromKindAndData(ukind, (const char *)t + lo * ukind, hi - lo);
             if (!s || PyList_Append(texts, s) < 0) { Py_XDECREF(s); goto fail; }
             Py_DECREF(s);
             if (vec_reserve(&kinds, 1) < 0 || vec_reserve(&stats, N_STATS) < 0) goto fail;
@@ -151,7 +149,7 @@ static PyObject *split(PyObject *self, PyObject *arg) {
             row[S_DIGITS] = (double)count[DIGIT];
             row[S_CJK] = (double)count[CJK];
             row[S_SEPS] = (double)count[SEP];
-            row[S_ENDS] = (double)ends_sentence(t[hi - 1]);
+            row[S_ENDS] = (double)ends_sentence(PyUnicode_READ(ukind, t, hi - 1));
             row[S_GAP] = (double)(!first && prev_empty);
         }
         prev_empty = chars == 0;
@@ -171,6 +169,18 @@ fail:
     PyMem_Free(stats.data);
     Py_DECREF(texts);
     return NULL;
+}
+
+static PyObject *split(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "split() needs a str");
+        return NULL;
+    }
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND: return split_kind(arg, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND: return split_kind(arg, PyUnicode_2BYTE_KIND);
+    default: return split_kind(arg, PyUnicode_4BYTE_KIND);
+    }
 }
 
 
