@@ -544,6 +544,41 @@ done:
     return result;
 }
 
+/* repeat_flags(texts, title_variants) -> bytes
+ *
+ * float64 per line: 1 if the same text occurs on another line of the page, plus 2 if the text is one of
+ * title_variants (a frozenset of str). The per-line Python loop it replaces cost as much as the whole feature pass.
+ */
+static PyObject *repeat_flags(PyObject *self, PyObject *args) {
+    PyObject *texts, *variants, *counts, *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &texts, &variants)) return NULL;
+    if (!PyAnySet_Check(variants)) {
+        PyErr_SetString(PyExc_TypeError, "repeat_flags(): title_variants must be a set or frozenset");
+        return NULL;
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    counts = PyDict_New(); /* text -> None the first time, True once repeated */
+    if (!counts) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyList_GET_ITEM(texts, i);
+        int seen = PyDict_Contains(counts, t);
+        if (seen < 0 || PyDict_SetItem(counts, t, seen ? Py_True : Py_None) < 0) goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!result) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    const int any_title = PySet_GET_SIZE(variants) > 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyList_GET_ITEM(texts, i);
+        int title = any_title ? PySet_Contains(variants, t) : 0;
+        if (title < 0) { Py_CLEAR(result); goto done; }
+        out[i] = (double)(PyDict_GetItemWithError(counts, t) == Py_True) + 2.0 * title;
+    }
+done:
+    Py_DECREF(counts);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
@@ -556,6 +591,8 @@ static PyMethodDef methods[] = {
      "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes of float64 stage-2 log-odds"},
     {"keyword_lines", keyword_lines, METH_VARARGS,
      "keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes of float64 0/1 per line"},
+    {"repeat_flags", repeat_flags, METH_VARARGS,
+     "repeat_flags(texts, title_variants) -> bytes of float64: repeated on the page + 2 * equals a title variant"},
     {NULL, NULL, 0, NULL},
 };
 

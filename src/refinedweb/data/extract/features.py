@@ -7,14 +7,13 @@ the page title, boilerplate vocabulary, and the same statistics averaged over wi
 "text density" of the region). Length is measured in word-equivalents so that Chinese and Japanese lines (no spaces)
 are not mistaken for one-word lines: a CJK character counts as half a word.
 
-Per-line counts come from ``blocks.split_lines`` as arrays; Python touches each line only for repetition and title
-matching (hash and substring tests), the rest is numpy on whole arrays.
+Per-line counts come from ``blocks.split_lines`` as arrays. Every per-line loop is C (``_linetable.c``: repetition
+and title flags, the boilerplate-word scan, the numeric columns); Python only chooses the title variants.
 The column order is part of the model format: ``FEATURE_NAMES`` is saved with the model and checked when it loads.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 
 import numpy as np
 
@@ -97,9 +96,10 @@ def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
 def block_features(lines: Lines, title: str | None) -> np.ndarray:
     """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``.
 
-    Python does the string work (repetition, title match, boilerplate words); the numeric columns, in
-    ``FEATURE_NAMES`` order, are one C pass (``_linetable.features``), as per-column numpy calls cost more than
-    the page's whole lexbor rendering on small pages:
+    The repetition / title flags (``_linetable.repeat_flags``), the boilerplate-word scan
+    (``_linetable.keyword_lines``) and the numeric columns, in ``FEATURE_NAMES`` order (``_linetable.features``),
+    are C: per-line Python loops and per-column numpy calls cost more than the page's whole lexbor rendering on
+    small pages. The columns:
 
     - kind one-hot; log1p of chars, words, punctuation; link, punctuation, digit, CJK, separator rates (per char);
     - ends_sentence, gap_before, in_list, duplicated, title_match, boilerplate_word; words / the longest line's
@@ -117,9 +117,8 @@ def block_features(lines: Lines, title: str | None) -> np.ndarray:
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
     texts = lines.texts
-    counts = Counter(texts)
-    variants = _title_variants(title)
-    flags = np.fromiter([(counts[t] > 1) + 2 * (t in variants) for t in texts], np.float64, n)
+    linetable = load_linetable()
+    flags = np.frombuffer(linetable.repeat_flags(texts, _title_variants(title)), dtype=np.float64)
     boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
-    out = load_linetable().features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
+    out = linetable.features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
     return np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES))
