@@ -58,3 +58,22 @@ def test_boilerplate_words_are_flagged_on_short_lines_only():
     lines, x = features()
     assert x[len(lines) - 1, col("boilerplate_word")] == 1  # "Copyright 2020 River News"
     assert x[2, col("boilerplate_word")] == 0
+
+
+def test_c_functions_reject_bad_arguments_instead_of_crashing():
+    import pytest
+
+    from refinedweb.data.extract.blocks import load_linetable
+
+    lt = load_linetable()
+    lines, _ = features()
+    with pytest.raises(TypeError):
+        lt.split(b"<p>bytes</p>")
+    with pytest.raises(ValueError):  # one flag row short
+        lt.features(lines.stats, lines.kind, np.zeros(len(lines) - 1), np.zeros(len(lines)), 11, 8, (1,), (8,))
+    with pytest.raises(TypeError):
+        lt.keyword_lines(lines.texts, lines.stats[:, 1].copy(), 12.0, ("ok", 3), ())
+    with pytest.raises(ValueError):
+        lt.keyword_lines(lines.texts, np.zeros(2), 12.0, ("ok",), ())
+    with pytest.raises(TypeError):
+        lt.repeat_flags(lines.texts, ["not", "a", "set"])
