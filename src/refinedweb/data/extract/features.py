@@ -14,10 +14,9 @@ The column order is part of the model format: ``FEATURE_NAMES`` is saved with th
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from refinedweb.data.extract.blocks import KINDS, STATS, Lines
+from refinedweb.data.extract.blocks import KINDS, STATS, Lines, load_linetable
 
 _LI = KINDS.index("li")
 
@@ -58,19 +57,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-def window_means(values: np.ndarray, halves: tuple[int, ...]) -> np.ndarray:
-    """Means of the columns of ``values`` (n, k) over lines i-h..i+h for each h (fewer at the edges): (n, k*len(h))."""
-    n = len(values)
-    csum = np.concatenate((np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)))
-    idx = np.arange(n)
-    out = []
-    for half in halves:
-        lo = np.maximum(idx - half, 0)
-        hi = np.minimum(idx + half + 1, n)
-        out.append((csum[hi] - csum[lo]) / (hi - lo)[:, None])
-    return np.hstack(out)
-
-
 def _title_variants(title: str | None) -> frozenset[str]:
     """The title and its parts around the usual site-name separators ("Headline | Site", "Headline - Site")."""
     title = (title or "").strip()
@@ -85,8 +71,6 @@ def _title_variants(title: str | None) -> frozenset[str]:
 def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
     """1 for short lines (menus, widgets: at most ``_SHORT_WORDS`` words) that contain a boilerplate word. The scan
     is C (``_linetable.keyword_lines``): a regex over the short lines cost more than the rest of this module."""
-    from refinedweb.data.extract.blocks import load_linetable
-
     out = load_linetable().keyword_lines(
         texts, np.ascontiguousarray(words, dtype=np.float64), float(_SHORT_WORDS), _BOILERPLATE, _BOILERPLATE_WHOLE
     )
@@ -111,8 +95,6 @@ def block_features(lines: Lines, title: str | None) -> np.ndarray:
     - text mass: the share of the page's words within i-h..i+h for h in ``_MASS_WINDOWS``, and that sum relative
       to the page's densest window. The article body is the densest region; teaser lists and footers are thinner.
     """
-    from refinedweb.data.extract.blocks import load_linetable
-
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
