@@ -62,3 +62,9 @@ def test_empty_and_bad_input():
     with pytest.raises(InputError) as err:
         parse_tree(b"<html></html>")
     assert err.value.reason == "extract_error"
+
+
+def test_tags_may_span_lines_and_an_unclosed_angle_bracket_is_text():
+    lines = split_lines('<p>one <span\nclass="x">two</span> <a href="y">three</a></p>\nfour < five')
+    assert lines.texts == ["one two three", "four < five"]
+    assert lines.stats[0, COL["link_chars"]] == len("three")

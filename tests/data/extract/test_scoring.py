@@ -37,3 +37,12 @@ def test_model_with_other_features_is_refused():
         BlockModel.from_dict(data)
     with pytest.raises(FatalError):
         BlockModel.from_dict({"format": "other"})
+
+
+def test_c_forward_pass_without_a_hidden_layer():
+    shipped = load_model()
+    model = BlockModel(shipped.mean, shipped.scale, shipped.w1, shipped.b1, shipped.w2, shipped.b2, shipped.threshold)
+    x = np.random.default_rng(2).normal(size=(9, len(FEATURE_NAMES)))
+    xs = model.standardize(x)
+    assert np.allclose(model.stage2(xs, model.stage1(xs)), model.predict(x))
+    assert not np.allclose(model.predict(x), shipped.predict(x))  # the hidden layer was really left out

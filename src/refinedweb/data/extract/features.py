@@ -7,31 +7,33 @@ the page title, boilerplate vocabulary, and the same statistics averaged over wi
 "text density" of the region). Length is measured in word-equivalents so that Chinese and Japanese lines (no spaces)
 are not mistaken for one-word lines: a CJK character counts as half a word.
 
-Per-line counts come from ``blocks.split_lines`` as arrays; Python touches each line only for repetition and title
-matching (hash and substring tests), the rest is numpy on whole arrays.
+Per-line counts come from ``blocks.split_lines`` as arrays. Every per-line loop is C (``_linetable.c``: repetition
+and title flags, the boilerplate-word scan, the numeric columns); Python only chooses the title variants.
 The column order is part of the model format: ``FEATURE_NAMES`` is saved with the model and checked when it loads.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-
 import numpy as np
 
-from refinedweb.data.extract.blocks import KINDS, STATS, Lines
+from refinedweb.data.extract.blocks import KINDS, STATS, Lines, load_linetable
 
 _LI = KINDS.index("li")
 
-# Words (lower case: matched on lower-cased text) that mark page furniture in the languages of the development sets (en, zh, de, fr, es, pt, it, ru).
-_BOILERPLATE = re.compile(
-    r"copyright|\u00a9|all rights reserved|cookie|privacy|terms of (?:use|service)|subscribe|newsletter|sign (?:up|in)"
-    r"|log ?in|register|follow us|share (?:this|on)|advertisement|sponsored|related (?:posts|articles|stories)"
-    r"|read more|click here|load more|comments?\b|reply|posted by|tags?:|categor(?:y|ies):"
-    r"|\u7248\u6743|\u767b\u5f55|\u6ce8\u518c|\u5173\u6ce8|\u5206\u4eab|\u8bc4\u8bba|\u5e7f\u544a|\u76f8\u5173"
-    r"|\u4e0a\u4e00\u7bc7|\u4e0b\u4e00\u7bc7|\u9996\u9875|\u8fd4\u56de|\u8d23\u4efb\u7f16\u8f91|\u6765\u6e90"
-    r"|impressum|datenschutz|mentions l\u00e9gales|aviso legal|\u0432\u043e\u0439\u0442\u0438",
+# Words that mark page furniture in the languages of the development sets (en, zh, de, fr, es, pt, it, ru), in
+# lower case; a short line containing one is flagged (case-insensitive). _BOILERPLATE_WHOLE words must also end
+# there ("comments", not "commentary").
+_BOILERPLATE = (
+    "copyright", "\u00a9", "all rights reserved", "cookie", "privacy", "terms of use", "terms of service", "subscribe",
+    "newsletter", "sign up", "sign in", "log in", "login", "register", "follow us", "share this", "share on",
+    "advertisement", "sponsored", "related posts", "related articles", "related stories", "read more", "click here",
+    "load more", "reply", "posted by", "tag:", "tags:", "category:", "categories:",
+    "\u7248\u6743", "\u767b\u5f55", "\u6ce8\u518c", "\u5173\u6ce8", "\u5206\u4eab", "\u8bc4\u8bba", "\u5e7f\u544a",
+    "\u76f8\u5173", "\u4e0a\u4e00\u7bc7", "\u4e0b\u4e00\u7bc7", "\u9996\u9875", "\u8fd4\u56de",
+    "\u8d23\u4efb\u7f16\u8f91", "\u6765\u6e90",
+    "impressum", "datenschutz", "mentions l\u00e9gales", "aviso legal", "\u0432\u043e\u0439\u0442\u0438",
 )
+_BOILERPLATE_WHOLE = ("comment", "comments")
 
 _SHORT_WORDS = 12
 
@@ -55,19 +57,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-def window_means(values: np.ndarray, halves: tuple[int, ...]) -> np.ndarray:
-    """Means of the columns of ``values`` (n, k) over lines i-h..i+h for each h (fewer at the edges): (n, k*len(h))."""
-    n = len(values)
-    csum = np.concatenate((np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)))
-    idx = np.arange(n)
-    out = []
-    for half in halves:
-        lo = np.maximum(idx - half, 0)
-        hi = np.minimum(idx + half + 1, n)
-        out.append((csum[hi] - csum[lo]) / (hi - lo)[:, None])
-    return np.hstack(out)
-
-
 def _title_variants(title: str | None) -> frozenset[str]:
     """The title and its parts around the usual site-name separators ("Headline | Site", "Headline - Site")."""
     title = (title or "").strip()
@@ -80,70 +69,38 @@ def _title_variants(title: str | None) -> frozenset[str]:
 
 
 def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
-    """1 for short lines (menus, widgets) that contain a boilerplate word; only those are scanned, which keeps the
-    regex cheap."""
-    hit = np.zeros(len(texts))
-    short = np.flatnonzero(words <= _SHORT_WORDS)
-    if len(short):
-        short_list = short.tolist()
-        joined = "\n".join([texts[i] for i in short_list]).lower()
-        starts = [m.start() for m in _BOILERPLATE.finditer(joined)]
-        if starts:
-            breaks = np.cumsum([len(texts[i]) + 1 for i in short_list])
-            hit[short[np.searchsorted(breaks, starts, side="right")]] = 1.0
-    return hit
+    """1 for short lines (menus, widgets: at most ``_SHORT_WORDS`` words) that contain a boilerplate word. The scan
+    is C (``_linetable.keyword_lines``): a regex over the short lines cost more than the rest of this module."""
+    out = load_linetable().keyword_lines(
+        texts, np.ascontiguousarray(words, dtype=np.float64), float(_SHORT_WORDS), _BOILERPLATE, _BOILERPLATE_WHOLE
+    )
+    return np.frombuffer(out, dtype=np.float64)
 
 
 def block_features(lines: Lines, title: str | None) -> np.ndarray:
-    """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``."""
+    """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``.
+
+    The repetition / title flags (``_linetable.repeat_flags``), the boilerplate-word scan
+    (``_linetable.keyword_lines``) and the numeric columns, in ``FEATURE_NAMES`` order (``_linetable.features``),
+    are C: per-line Python loops and per-column numpy calls cost more than the page's whole lexbor rendering on
+    small pages. The columns:
+
+    - kind one-hot; log1p of chars, words, punctuation; link, punctuation, digit, CJK, separator rates (per char);
+    - ends_sentence, gap_before, in_list, duplicated, title_match, boilerplate_word; words / the longest line's
+      words, is_longest, position (0..1), the page's word share before and after the line, signed distance to
+      the longest line (in lines / page lines);
+    - the means of (log1p words, link rate, ends_sentence, punctuation rate) over lines i-w..i+w for w in
+      ``_WINDOWS`` (fewer at the page's edges);
+    - the page's log1p words and link density;
+    - text mass: the share of the page's words within i-h..i+h for h in ``_MASS_WINDOWS``, and that sum relative
+      to the page's densest window. The article body is the densest region; teaser lists and footers are thinner.
+    """
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
-    texts, stats = lines.texts, lines.stats
-    counts = Counter(texts)
-    variants = _title_variants(title)
-    flags = np.fromiter([(counts[t] > 1) + 2 * (t in variants) for t in texts], np.float64, n)
-    words = stats[:, _COL["words"]]
-    chars = stats[:, _COL["chars"]]
-    rates = stats[:, [_COL[c] for c in _RATES]] / np.maximum(chars, 1.0)[:, None]
-    logs = np.log1p(stats[:, [_COL[c] for c in _LOGS]])
-    ends = stats[:, _COL["ends_sentence"]]
-    longest = int(np.argmax(words))
-    pos = np.arange(n)
-    mass = np.cumsum(words)
-    total = max(mass[-1], 1.0)
-    onehot = np.zeros((n, len(KINDS)))
-    onehot[pos, lines.kind] = 1.0
-    line = np.column_stack(
-        (
-            ends,
-            stats[:, _COL["gap_before"]],
-            lines.kind == _LI,
-            flags % 2,
-            flags // 2,
-            _boilerplate_hits(texts, words),
-            words / max(words[longest], 1.0),
-            pos == longest,
-            pos / max(n - 1, 1),
-            (mass - words) / total,
-            (total - mass) / total,
-            (pos - longest) / n,
-        )
-    )
-    context = window_means(np.column_stack((logs[:, 1], rates[:, 0], ends, rates[:, 1])), _WINDOWS)
-    page = np.broadcast_to(
-        (np.log1p(total), stats[:, _COL["link_chars"]].sum() / max(chars.sum(), 1.0)), (n, 2)
-    )
-    return np.hstack((onehot, logs, rates, line, context, page, mass_features(words)))
-
-
-def mass_features(words: np.ndarray) -> np.ndarray:
-    """Where the page's text mass is: the share of all words within i-h..i+h (for each h in ``_MASS_WINDOWS``), and
-    that sum relative to the page's densest window. The article body is the densest region; teaser lists and
-    footers are thinner."""
-    n = len(words)
-    csum = np.concatenate(([0.0], np.cumsum(words)))
-    total = max(csum[-1], 1.0)
-    idx = np.arange(n)
-    sums = [csum[np.minimum(idx + h + 1, n)] - csum[np.maximum(idx - h, 0)] for h in _MASS_WINDOWS]
-    return np.column_stack([s / total for s in sums] + [s / max(s.max(), 1.0) for s in sums])
+    texts = lines.texts
+    linetable = load_linetable()
+    flags = np.frombuffer(linetable.repeat_flags(texts, _title_variants(title)), dtype=np.float64)
+    boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
+    out = linetable.features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
+    return np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES))

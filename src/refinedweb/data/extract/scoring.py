@@ -18,7 +18,8 @@ from importlib import resources
 
 import numpy as np
 
-from refinedweb.data.extract.features import FEATURE_NAMES, window_means
+from refinedweb.data.extract.blocks import load_linetable
+from refinedweb.data.extract.features import FEATURE_NAMES
 from refinedweb.errors import FatalError
 
 MODEL_RESOURCE = "blocks_v1.json"
@@ -31,17 +32,15 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def stage2_inputs(p1: np.ndarray) -> np.ndarray:
-    """The context of stage 1's probabilities that stage 2 adds to the line features (columns: STAGE2_NAMES)."""
+    """The context of stage 1's probabilities that stage 2 adds to the line features (columns: STAGE2_NAMES):
+    the line's p1, the previous and next lines' (0 past the page's edges), the means over lines i-w..i+w for w in
+    ``STAGE2_WINDOWS`` (fewer at the edges) and the page's mean. Computed in C (``_linetable.c``), the same code
+    the engine's forward pass uses."""
     n = len(p1)
-    out = np.empty((n, len(STAGE2_NAMES)))
-    out[:, 0] = p1
-    out[0, 1] = 0.0
-    out[1:, 1] = p1[:-1]
-    out[:-1, 2] = p1[1:]
-    out[-1, 2] = 0.0
-    out[:, 3 : 3 + len(STAGE2_WINDOWS)] = window_means(p1[:, None], STAGE2_WINDOWS)
-    out[:, -1] = p1.mean()
-    return out
+    if n == 0:
+        return np.zeros((0, len(STAGE2_NAMES)))
+    out = load_linetable().stage2_inputs(np.ascontiguousarray(p1, dtype=np.float64), STAGE2_WINDOWS)
+    return np.frombuffer(out, dtype=np.float64).reshape(n, len(STAGE2_NAMES))
 
 
 @dataclass
@@ -57,18 +56,24 @@ class BlockModel:
     """Stage 2's optional tanh layer (H, c, v): adds tanh(x2.H + c).v to stage 2's log-odds."""
 
     def __post_init__(self) -> None:
-        # Fold the standardisation into the weights once, so prediction is two matrix-vector products.
+        # Fold the standardisation into the weights once, so prediction works on the raw features (in C).
         n_feat = len(self.mean)
-        self._w1 = self.w1 / self.scale
+        c = np.ascontiguousarray
+        self._w1 = c(self.w1 / self.scale)
         self._b1 = self.b1 - float(self.mean @ self._w1)
-        self._w2x = self.w2[:n_feat] / self.scale
-        self._w2p = self.w2[n_feat:]
+        self._w2x = c(self.w2[:n_feat] / self.scale)
+        self._w2p = c(self.w2[n_feat:])
         self._b2 = self.b2 - float(self.mean @ self._w2x)
         if self.hidden is not None:
-            hh, hc, self._hv = self.hidden
-            self._hx = hh[:n_feat] / self.scale[:, None]
-            self._hp = hh[n_feat:]
-            self._hc = hc - self.mean @ self._hx
+            hh, hc, hv = self.hidden
+            self._hx = c(hh[:n_feat] / self.scale[:, None])
+            self._hp = c(hh[n_feat:])
+            self._hc = c(hc - self.mean @ self._hx)
+            self._hv = c(hv)
+        else:
+            self._hx = np.zeros((n_feat, 0))
+            self._hp = np.zeros((len(STAGE2_NAMES), 0))
+            self._hc = self._hv = np.zeros(0)
         t = min(max(self.threshold, 1e-9), 1 - 1e-9)
         self._cut = float(np.log(t / (1 - t)))
 
@@ -89,13 +94,18 @@ class BlockModel:
         return _sigmoid(z)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
-        """Stage-2 log-odds that each line (row of raw features ``x``) is main text."""
-        p1 = _sigmoid(x @ self._w1 + self._b1)
-        s2 = stage2_inputs(p1)
-        z = x @ self._w2x + s2 @ self._w2p + self._b2
-        if self.hidden is not None:
-            z = z + np.tanh(x @ self._hx + s2 @ self._hp + self._hc) @ self._hv
-        return z
+        """Stage-2 log-odds that each line (row of raw features ``x``) is main text.
+
+        The same arithmetic as ``stage2(standardize(x), stage1(standardize(x)))``, in one C loop: numpy's matrix
+        products go through BLAS, whose threads cost more to wake than these small products cost to compute.
+        """
+        if len(x) == 0:
+            return np.zeros(0)
+        out = load_linetable().logits(
+            np.ascontiguousarray(x, dtype=np.float64), self._w1, self._b1, self._w2x, self._w2p, self._b2,
+            self._hx, self._hp, self._hc, self._hv, STAGE2_WINDOWS,
+        )
+        return np.frombuffer(out, dtype=np.float64)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Probability that each line is main text."""

@@ -1,0 +1,601 @@
+/* The line table of the refinedweb engine, in C: one pass over resiliparse's minimal-HTML rendering.
+ *
+ * split(rendered: str) -> (texts: list[str], kind: bytes, stats: bytes)
+ *
+ *   texts  the visible text of every line that has a visible character: tags and link marks removed, entities
+ *          kept as written, surrounding white space (str.isspace) stripped;
+ *   kind   int64 per line: index into blocks.KINDS (the block element the line starts with; else "cell" for a line
+ *          with a tab, a table row, and "text");
+ *   stats  float64 (lines, N_STATS) row-major, the columns of blocks.STATS.
+ *
+ * The contract is the one documented in blocks.py (``split_lines``); this file only makes it cheap: the Python
+ * version it replaces spent more time per page in numpy calls than lexbor spends rendering the page.
+ *
+ * Reading the rendering: a tag runs from '<' to the next '>' (the rendering escapes '<' in text, so a '<' in it
+ * always opens a tag; a '<' without a closing '>' is text). "<a " opens a link, "</a>" closes it; a link also ends
+ * with its line. A newline ends a line; a newline inside a tag does not.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+/* Character categories (the same as blocks.py's documentation of the columns). */
+enum { UNCOUNTED, SPACE, TAB, OTHER, PUNCT_END, PUNCT, DIGIT, CJK, SEP, N_CAT };
+
+/* Columns of the stats rows: blocks.STATS. */
+enum { S_CHARS, S_WORDS, S_LINK, S_PUNCT, S_DIGITS, S_CJK, S_SEPS, S_ENDS, S_GAP, N_STATS };
+
+/* Kinds: indexes into blocks.KINDS = ("text", "p", "h1".."h6", "li", "pre", "cell"). */
+enum { K_NONE = -1, K_TEXT = 0, K_P = 1, K_H1 = 2, K_LI = 8, K_PRE = 9, K_CELL = 10 };
+
+static inline int category(Py_UCS4 c) {
+    switch (c) {
+    case '\n': case 1: case 2: return UNCOUNTED;
+    case ' ': case '\r': case 0x00a0: case 0x3000: return SPACE;
+    case '\t': return TAB;
+    case ',': case ';': case ':': case 0xff0c: case 0x3001: case 0xff1b: case 0xff1a: return PUNCT;
+    case '.': case '!': case '?': case 0x3002: case 0xff01: case 0xff1f: return PUNCT_END;
+    case '|': case 0x00b7: case 0x00bb: case 0x203a: case '/': return SEP;
+    default: break;
+    }
+    if (c >= '0' && c <= '9') return DIGIT;
+    if ((c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) ||
+        (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff))
+        return CJK;
+    return OTHER;
+}
+
+static inline int ends_sentence(Py_UCS4 c) {
+    switch (c) {
+    case '.': case '!': case '?': case 0x3002: case 0xff01: case 0xff1f:
+    case '"': case '\'': case 0x201d: case 0x300d: case ')': return 1;
+    default: return 0;
+    }
+}
+
+/* Growable buffers. */
+typedef struct { void *data; Py_ssize_t len, cap, item; } Vec;
+
+static int vec_reserve(Vec *v, Py_ssize_t extra) {
+    if (v->len + extra <= v->cap) return 0;
+    Py_ssize_t cap = v->cap ? v->cap : 64;
+    while (cap < v->len + extra) cap *= 2;
+    void *p = PyMem_Realloc(v->data, (size_t)cap * (size_t)v->item);
+    if (!p) { PyErr_NoMemory(); return -1; }
+    v->data = p; v->cap = cap;
+    return 0;
+}
+
+/* The kind of block element a line starts with: its first three characters after leading white space. */
+static Py_ALWAYS_INLINE inline int line_kind(const int ukind, const void *data, Py_ssize_t i, Py_ssize_t end) {
+    Py_UCS4 c;
+    while (i < end && (c = PyUnicode_READ(ukind, data, i)) != '\n' && Py_UNICODE_ISSPACE(c)) i++;
+    if (end - i < 3 || PyUnicode_READ(ukind, data, i) != '<') return K_NONE;
+    Py_UCS4 a = PyUnicode_READ(ukind, data, i + 1), b = PyUnicode_READ(ukind, data, i + 2);
+    if (a == 'p' && b == '>') return K_P;
+    if (a == 'p' && b == 'r') return K_PRE;
+    if (a == 'l' && b == 'i') return K_LI;
+    if (a == 'h' && b >= '1' && b <= '6') return K_H1 + (int)(b - '1');
+    return K_NONE;
+}
+
+/* split() for one string kind (1, 2 or 4 bytes a character): always inlined with a constant kind, so the
+ * character reads compile to plain loads. A line's text is collected in the input's own kind. */
+static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int ukind) {
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+
+    PyObject *texts = PyList_New(0);
+    Vec kinds = {NULL, 0, 0, sizeof(int64_t)}, stats = {NULL, 0, 0, sizeof(double)};
+    Vec text = {NULL, 0, 0, ukind};
+    if (!texts) return NULL;
+    if (vec_reserve(&text, n + 1) < 0) goto fail; /* a line is never longer than the page */
+
+    Py_ssize_t i = 0;
+    int prev_empty = 0, first = 1;
+    while (i <= n) {
+        /* One line: [i, end). */
+        Py_ssize_t end = i;
+        int64_t count[N_CAT] = {0};
+        double link_chars = 0;
+        int in_link = 0;
+        int kind = line_kind(ukind, data, i, n);
+        text.len = 0;
+        Py_ssize_t j = i;
+        while (j < n) {
+            Py_UCS4 c = PyUnicode_READ(ukind, data, j);
+            if (c == '\n') break;
+            if (c == '<') {
+                Py_ssize_t k = j + 1;
+                while (k < n && PyUnicode_READ(ukind, data, k) != '>') k++;
+                if (k < n) { /* a tag: [j, k] */
+                    if (k - j >= 2 && PyUnicode_READ(ukind, data, j + 1) == 'a' &&
+                        PyUnicode_READ(ukind, data, j + 2) == ' ')
+                        in_link = 1;
+                    else if (k - j == 3 && PyUnicode_READ(ukind, data, j + 1) == '/' &&
+                             PyUnicode_READ(ukind, data, j + 2) == 'a')
+                        in_link = 0;
+                    j = k + 1;
+                    continue;
+                }
+            }
+            if (c == 1 || c == 2) { j++; continue; } /* the page's own control characters: dropped */
+            count[category(c)]++;
+            if (in_link) link_chars += 1;
+            PyUnicode_WRITE(ukind, text.data, text.len, c);
+            text.len++;
+            j++;
+        }
+        end = j;
+        int64_t chars = count[OTHER] + count[PUNCT_END] + count[PUNCT] + count[DIGIT] + count[CJK] + count[SEP];
+        if (chars > 0) {
+            const void *t = text.data;
+            Py_ssize_t lo = 0, hi = text.len;
+            while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, lo))) lo++;
+            while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, hi - 1))) hi--;
+            PyObject *s = PyUnicode_FromKindAndData(ukind, (const char *)t + lo * ukind, hi - lo);
+            if (!s || PyList_Append(texts, s) < 0) { Py_XDECREF(s); goto fail; }
+            Py_DECREF(s);
+            if (vec_reserve(&kinds, 1) < 0 || vec_reserve(&stats, N_STATS) < 0) goto fail;
+            ((int64_t *)kinds.data)[kinds.len++] = kind != K_NONE ? kind : count[TAB] > 0 ? K_CELL : K_TEXT;
+            double *row = (double *)stats.data + stats.len;
+            stats.len += N_STATS;
+            row[S_CHARS] = (double)chars;
+            row[S_WORDS] = (double)count[SPACE] + 1.0 + 0.5 * (double)count[CJK];
+            row[S_LINK] = link_chars;
+            row[S_PUNCT] = (double)(count[PUNCT] + count[PUNCT_END]);
+            row[S_DIGITS] = (double)count[DIGIT];
+            row[S_CJK] = (double)count[CJK];
+            row[S_SEPS] = (double)count[SEP];
+            row[S_ENDS] = (double)ends_sentence(PyUnicode_READ(ukind, t, hi - 1));
+            row[S_GAP] = (double)(!first && prev_empty);
+        }
+        prev_empty = chars == 0;
+        first = 0;
+        i = end + 1;
+    }
+    PyMem_Free(text.data);
+    PyObject *kb = PyBytes_FromStringAndSize(kinds.data, kinds.len * (Py_ssize_t)sizeof(int64_t));
+    PyObject *sb = PyBytes_FromStringAndSize(stats.data, stats.len * (Py_ssize_t)sizeof(double));
+    PyMem_Free(kinds.data);
+    PyMem_Free(stats.data);
+    if (!kb || !sb) { Py_XDECREF(kb); Py_XDECREF(sb); Py_DECREF(texts); return NULL; }
+    return Py_BuildValue("(NNN)", texts, kb, sb);
+fail:
+    PyMem_Free(text.data);
+    PyMem_Free(kinds.data);
+    PyMem_Free(stats.data);
+    Py_DECREF(texts);
+    return NULL;
+}
+
+static PyObject *split(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "split() needs a str");
+        return NULL;
+    }
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND: return split_kind(arg, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND: return split_kind(arg, PyUnicode_2BYTE_KIND);
+    default: return split_kind(arg, PyUnicode_4BYTE_KIND);
+    }
+}
+
+
+/* features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes
+ *
+ * The numeric part of features.block_features, as a float64 (lines, columns) row-major matrix: see that function
+ * for the columns and their order. stats is the line table (float64 rows of N_STATS), kind the int64 kinds, flags
+ * the float64 per-line repetition + 2 * title-match codes, boilerplate the float64 per-line boilerplate hits; the
+ * windows are the half-widths of the context means and of the text-mass sums.
+ */
+#define MAX_WINDOWS 8
+enum { N_CONTEXT = 4 };
+
+static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
+    *count = PyTuple_GET_SIZE(tuple);
+    if (*count > MAX_WINDOWS) { PyErr_SetString(PyExc_ValueError, "too many windows"); return -1; }
+    for (Py_ssize_t k = 0; k < *count; k++) {
+        out[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, k));
+        if (out[k] < 0) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative window"); return -1; }
+    }
+    return 0;
+}
+
+static PyObject *features(PyObject *self, PyObject *args) {
+    Py_buffer st, kd, fl, bp;
+    int n_kinds, li_kind;
+    PyObject *win_tuple, *mass_tuple, *result = NULL;
+    double *ctx_sum = NULL, *mass_sum = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iiO!O!", &st, &kd, &fl, &bp, &n_kinds, &li_kind, &PyTuple_Type, &win_tuple,
+                          &PyTuple_Type, &mass_tuple))
+        return NULL;
+    Py_ssize_t wins[MAX_WINDOWS], mwins[MAX_WINDOWS], n_win, n_mass;
+    const Py_ssize_t n = kd.len / (Py_ssize_t)sizeof(int64_t);
+    if (read_windows(win_tuple, wins, &n_win) < 0 || read_windows(mass_tuple, mwins, &n_mass) < 0) goto done;
+    if (n == 0 || st.len != n * N_STATS * (Py_ssize_t)sizeof(double) || fl.len != n * (Py_ssize_t)sizeof(double) ||
+        bp.len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "features(): empty page or arrays of different lengths");
+        goto done;
+    }
+    const double *stats = st.buf, *flags = fl.buf, *boiler = bp.buf;
+    const int64_t *kind = kd.buf;
+    const Py_ssize_t n_cols = n_kinds + 3 + 5 + 12 + N_CONTEXT * n_win + 2 + 2 * n_mass;
+    result = PyBytes_FromStringAndSize(NULL, n * n_cols * (Py_ssize_t)sizeof(double));
+    ctx_sum = PyMem_Calloc((size_t)(n + 1) * N_CONTEXT, sizeof(double));
+    mass_sum = PyMem_Calloc((size_t)(n + 1), sizeof(double));
+    if (!result || !ctx_sum || !mass_sum) { if (result) Py_CLEAR(result); else PyErr_NoMemory(); goto done; }
+    double *x = (double *)PyBytes_AS_STRING(result);
+    memset(x, 0, (size_t)(n * n_cols) * sizeof(double));
+
+    /* Prefix sums: words (text mass) and the context columns; page totals; the longest line. */
+    Py_ssize_t longest = 0;
+    double link_total = 0, chars_total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *s = stats + i * N_STATS;
+        double chars1 = s[S_CHARS] > 1.0 ? s[S_CHARS] : 1.0;
+        double ctx[N_CONTEXT] = {log1p(s[S_WORDS]), s[S_LINK] / chars1, s[S_ENDS], s[S_PUNCT] / chars1};
+        for (int c = 0; c < N_CONTEXT; c++) ctx_sum[(i + 1) * N_CONTEXT + c] = ctx_sum[i * N_CONTEXT + c] + ctx[c];
+        mass_sum[i + 1] = mass_sum[i] + s[S_WORDS];
+        if (s[S_WORDS] > stats[longest * N_STATS + S_WORDS]) longest = i;
+        link_total += s[S_LINK];
+        chars_total += s[S_CHARS];
+    }
+    const double total = mass_sum[n] > 1.0 ? mass_sum[n] : 1.0;
+    const double longest_words = stats[longest * N_STATS + S_WORDS] > 1.0 ? stats[longest * N_STATS + S_WORDS] : 1.0;
+    const double page_links = link_total / (chars_total > 1.0 ? chars_total : 1.0);
+    double mass_peak[MAX_WINDOWS];
+    for (Py_ssize_t m = 0; m < n_mass; m++) {
+        double peak = 1.0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t lo = i - mwins[m] > 0 ? i - mwins[m] : 0, hi = i + mwins[m] + 1 < n ? i + mwins[m] + 1 : n;
+            double v = mass_sum[hi] - mass_sum[lo];
+            if (v > peak) peak = v;
+        }
+        mass_peak[m] = peak;
+    }
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *s = stats + i * N_STATS;
+        double *row = x + i * n_cols;
+        double chars1 = s[S_CHARS] > 1.0 ? s[S_CHARS] : 1.0;
+        Py_ssize_t c = 0;
+        if (kind[i] >= 0 && kind[i] < n_kinds) row[kind[i]] = 1.0;
+        c = n_kinds;
+        row[c++] = log1p(s[S_CHARS]);
+        row[c++] = log1p(s[S_WORDS]);
+        row[c++] = log1p(s[S_PUNCT]);
+        row[c++] = s[S_LINK] / chars1;
+        row[c++] = s[S_PUNCT] / chars1;
+        row[c++] = s[S_DIGITS] / chars1;
+        row[c++] = s[S_CJK] / chars1;
+        row[c++] = s[S_SEPS] / chars1;
+        row[c++] = s[S_ENDS];
+        row[c++] = s[S_GAP];
+        row[c++] = kind[i] == li_kind;
+        row[c++] = fmod(flags[i], 2.0);
+        row[c++] = floor(flags[i] / 2.0);
+        row[c++] = boiler[i];
+        row[c++] = s[S_WORDS] / longest_words;
+        row[c++] = i == longest;
+        row[c++] = (double)i / (double)(n - 1 > 1 ? n - 1 : 1);
+        row[c++] = mass_sum[i] / total;
+        row[c++] = (total - mass_sum[i + 1]) / total;
+        row[c++] = (double)(i - longest) / (double)n;
+        for (Py_ssize_t w = 0; w < n_win; w++) {
+            Py_ssize_t lo = i - wins[w] > 0 ? i - wins[w] : 0, hi = i + wins[w] + 1 < n ? i + wins[w] + 1 : n;
+            for (int k = 0; k < N_CONTEXT; k++)
+                row[c++] = (ctx_sum[hi * N_CONTEXT + k] - ctx_sum[lo * N_CONTEXT + k]) / (double)(hi - lo);
+        }
+        row[c++] = log1p(total);
+        row[c++] = page_links;
+        double mass_window[MAX_WINDOWS];
+        for (Py_ssize_t m = 0; m < n_mass; m++) {
+            Py_ssize_t lo = i - mwins[m] > 0 ? i - mwins[m] : 0, hi = i + mwins[m] + 1 < n ? i + mwins[m] + 1 : n;
+            mass_window[m] = mass_sum[hi] - mass_sum[lo];
+            row[c++] = mass_window[m] / total;
+        }
+        for (Py_ssize_t m = 0; m < n_mass; m++) row[c++] = mass_window[m] / mass_peak[m];
+    }
+done:
+    PyMem_Free(ctx_sum);
+    PyMem_Free(mass_sum);
+    PyBuffer_Release(&st);
+    PyBuffer_Release(&kd);
+    PyBuffer_Release(&fl);
+    PyBuffer_Release(&bp);
+    return result;
+}
+
+/* The block classifier's forward pass (scoring.BlockModel), so that a page's score never touches BLAS: a
+ * multi-threaded BLAS spends more time waking its threads for these (lines x 56) x 24 products than computing.
+ *
+ * stage2_inputs(p1, windows) -> bytes: float64 rows of scoring.STAGE2_NAMES (p1, previous line's p1, next line's
+ *     p1, p1's means over i-w..i+w for each w, the page's mean p1).
+ * logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes: float64 stage-2 log-odds per row of the raw
+ *     features x (lines x F): p1 = sigmoid(x.w1 + b1); s = stage2_inputs(p1);
+ *     z = x.w2x + s.w2p + b2 + tanh(x.hx + s.hp + hc).hv  (hx: F x H, hp: S x H, row-major; H = 0 for none).
+ */
+/* tanh through one exp: libm's tanh costs several times exp, and the hidden layer takes 24 per line. Exact to
+ * rounding away from 0; near 0 the absolute error is about 1e-16. */
+static inline double fast_tanh(double a) {
+    if (a > 20.0) return 1.0;
+    if (a < -20.0) return -1.0;
+    return 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+}
+
+/* y += a * x; restrict lets the compiler vectorise it. */
+static inline void axpy(double *restrict y, double a, const double *restrict x, Py_ssize_t n) {
+    for (Py_ssize_t u = 0; u < n; u++) y[u] += a * x[u];
+}
+
+static void stage2_fill(const double *p1, Py_ssize_t n, const Py_ssize_t *wins, Py_ssize_t n_win, double *out) {
+    const Py_ssize_t n_s = 3 + n_win + 1;
+    double *csum = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
+    double mean = 0;
+    if (!csum) return; /* caller checks PyErr_Occurred */
+    csum[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) csum[i + 1] = csum[i] + p1[i];
+    mean = csum[n] / (double)n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *row = out + i * n_s;
+        row[0] = p1[i];
+        row[1] = i > 0 ? p1[i - 1] : 0.0;
+        row[2] = i + 1 < n ? p1[i + 1] : 0.0;
+        for (Py_ssize_t w = 0; w < n_win; w++) {
+            Py_ssize_t lo = i - wins[w] > 0 ? i - wins[w] : 0, hi = i + wins[w] + 1 < n ? i + wins[w] + 1 : n;
+            row[3 + w] = (csum[hi] - csum[lo]) / (double)(hi - lo);
+        }
+        row[n_s - 1] = mean;
+    }
+    PyMem_Free(csum);
+}
+
+static PyObject *stage2_inputs(PyObject *self, PyObject *args) {
+    Py_buffer pb;
+    PyObject *win_tuple, *result = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], n_win;
+    if (!PyArg_ParseTuple(args, "y*O!", &pb, &PyTuple_Type, &win_tuple)) return NULL;
+    const Py_ssize_t n = pb.len / (Py_ssize_t)sizeof(double);
+    if (read_windows(win_tuple, wins, &n_win) == 0 && n > 0) {
+        result = PyBytes_FromStringAndSize(NULL, n * (4 + n_win) * (Py_ssize_t)sizeof(double));
+        if (result) {
+            stage2_fill(pb.buf, n, wins, n_win, (double *)PyBytes_AS_STRING(result));
+            if (PyErr_Occurred()) Py_CLEAR(result);
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "stage2_inputs(): no lines");
+    }
+    PyBuffer_Release(&pb);
+    return result;
+}
+
+static PyObject *logits(PyObject *self, PyObject *args) {
+    Py_buffer xb, w1b, w2xb, w2pb, hxb, hpb, hcb, hvb;
+    double b1, b2;
+    PyObject *win_tuple, *result = NULL;
+    double *p1 = NULL, *s2 = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], n_win;
+    if (!PyArg_ParseTuple(args, "y*y*dy*y*dy*y*y*y*O!", &xb, &w1b, &b1, &w2xb, &w2pb, &b2, &hxb, &hpb, &hcb, &hvb,
+                          &PyTuple_Type, &win_tuple))
+        return NULL;
+    const Py_ssize_t f = w1b.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t n = f ? xb.len / (Py_ssize_t)sizeof(double) / f : 0;
+    const Py_ssize_t h = hcb.len / (Py_ssize_t)sizeof(double);
+    if (read_windows(win_tuple, wins, &n_win) < 0) goto done;
+    const Py_ssize_t n_s = 4 + n_win;
+    if (n == 0 || xb.len != n * f * (Py_ssize_t)sizeof(double) || w2xb.len != w1b.len ||
+        w2pb.len != n_s * (Py_ssize_t)sizeof(double) || hxb.len != f * h * (Py_ssize_t)sizeof(double) ||
+        hpb.len != n_s * h * (Py_ssize_t)sizeof(double) || hvb.len != hcb.len) {
+        PyErr_SetString(PyExc_ValueError, "logits(): no lines or weights of the wrong shape");
+        goto done;
+    }
+    const double *x = xb.buf, *w1 = w1b.buf, *w2x = w2xb.buf, *w2p = w2pb.buf;
+    const double *hx = hxb.buf, *hp = hpb.buf, *hc = hcb.buf, *hv = hvb.buf;
+    p1 = PyMem_Malloc((size_t)n * sizeof(double));
+    s2 = PyMem_Malloc((size_t)(n * n_s) * sizeof(double));
+    double *act = PyMem_Malloc((size_t)(h ? h : 1) * sizeof(double));
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!p1 || !s2 || !act || !result) {
+        PyMem_Free(act);
+        if (result) Py_CLEAR(result); else PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = x + i * f;
+        double z = b1;
+        for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w1[k];
+        p1[i] = 0.5 + 0.5 * fast_tanh(0.5 * z);
+    }
+    stage2_fill(p1, n, wins, n_win, s2);
+    if (PyErr_Occurred()) { PyMem_Free(act); Py_CLEAR(result); goto done; }
+    double *out = (double *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = x + i * f, *srow = s2 + i * n_s;
+        double z = b2;
+        for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w2x[k];
+        for (Py_ssize_t k = 0; k < n_s; k++) z += srow[k] * w2p[k];
+        if (h) {
+            for (Py_ssize_t u = 0; u < h; u++) act[u] = hc[u];
+            for (Py_ssize_t k = 0; k < f; k++) {
+                const double v = row[k], *hrow = hx + k * h;
+                if (v != 0.0) axpy(act, v, hrow, h);
+            }
+            for (Py_ssize_t k = 0; k < n_s; k++) {
+                axpy(act, srow[k], hp + k * h, h);
+            }
+            for (Py_ssize_t u = 0; u < h; u++) z += fast_tanh(act[u]) * hv[u];
+        }
+        out[i] = z;
+    }
+    PyMem_Free(act);
+done:
+    PyMem_Free(p1);
+    PyMem_Free(s2);
+    PyBuffer_Release(&xb);
+    PyBuffer_Release(&w1b);
+    PyBuffer_Release(&w2xb);
+    PyBuffer_Release(&w2pb);
+    PyBuffer_Release(&hxb);
+    PyBuffer_Release(&hpb);
+    PyBuffer_Release(&hcb);
+    PyBuffer_Release(&hvb);
+    return result;
+}
+
+/* keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes
+ *
+ * float64 per line: 1 when a line of at most max_words words (words: float64 per line) contains one of keywords
+ * (a substring, case-folded with str.lower's per-character mapping) or one of whole_words followed by a non-word
+ * character or the line's end (Python's \b after it). Keywords are given in lower case. This replaces a regex over
+ * the short lines that cost more than the rest of the Python side of the engine.
+ */
+#define MAX_KEYS 256
+
+static inline Py_UCS4 lower(Py_UCS4 c) {
+    if (c < 128) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    return Py_UNICODE_TOLOWER(c);
+}
+
+static int matches_at(int kind, const void *data, Py_ssize_t len, Py_ssize_t i, PyObject *key, int whole) {
+    const Py_ssize_t klen = PyUnicode_GET_LENGTH(key);
+    const int kkind = PyUnicode_KIND(key);
+    const void *kdata = PyUnicode_DATA(key);
+    if (i + klen > len) return 0;
+    for (Py_ssize_t k = 1; k < klen; k++)
+        if (lower(PyUnicode_READ(kind, data, i + k)) != PyUnicode_READ(kkind, kdata, k)) return 0;
+    if (whole && i + klen < len) {
+        Py_UCS4 next = PyUnicode_READ(kind, data, i + klen);
+        if (Py_UNICODE_ISALNUM(next) || next == '_') return 0;
+    }
+    return 1;
+}
+
+static PyObject *keyword_lines(PyObject *self, PyObject *args) {
+    PyObject *texts, *keys, *whole_keys, *result = NULL;
+    Py_buffer wb;
+    double max_words;
+    if (!PyArg_ParseTuple(args, "O!y*dO!O!", &PyList_Type, &texts, &wb, &max_words, &PyTuple_Type, &keys,
+                          &PyTuple_Type, &whole_keys))
+        return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts), n_keys = PyTuple_GET_SIZE(keys);
+    const Py_ssize_t n_all = n_keys + PyTuple_GET_SIZE(whole_keys);
+    if (wb.len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "keyword_lines(): one word count per line");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_all; k++) {
+        PyObject *key = k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys);
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0) {
+            PyErr_SetString(PyExc_TypeError, "keyword_lines(): keywords must be non-empty str");
+            goto done;
+        }
+    }
+    /* Keys by first character: ASCII ones in a bucket per character, the others in one list. */
+    Py_ssize_t order[MAX_KEYS], ascii_start[129], n_other = 0;
+    Py_UCS4 first[MAX_KEYS];
+    if (n_all > MAX_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "keyword_lines(): too many keywords");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_all; k++)
+        first[k] = PyUnicode_READ_CHAR(k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys), 0);
+    {
+        Py_ssize_t pos = 0;
+        for (int c = 0; c < 128; c++) {
+            ascii_start[c] = pos;
+            for (Py_ssize_t k = 0; k < n_all; k++)
+                if (first[k] == (Py_UCS4)c) order[pos++] = k;
+        }
+        ascii_start[128] = pos;
+        for (Py_ssize_t k = 0; k < n_all; k++)
+            if (first[k] >= 128) order[pos + n_other++] = k;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!result) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    const double *words = wb.buf;
+    for (Py_ssize_t line = 0; line < n; line++) {
+        out[line] = 0.0;
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (words[line] > max_words || !PyUnicode_Check(text)) continue;
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        for (Py_ssize_t i = 0; i < len && out[line] == 0.0; i++) {
+            const Py_UCS4 c = lower(PyUnicode_READ(kind, data, i));
+            const Py_ssize_t lo = c < 128 ? ascii_start[c] : ascii_start[128];
+            const Py_ssize_t hi = c < 128 ? ascii_start[c + 1] : ascii_start[128] + n_other;
+            for (Py_ssize_t j = lo; j < hi; j++) {
+                const Py_ssize_t k = order[j];
+                if (first[k] != c) continue;
+                PyObject *key = k < n_keys ? PyTuple_GET_ITEM(keys, k) : PyTuple_GET_ITEM(whole_keys, k - n_keys);
+                if (matches_at(kind, data, len, i, key, k >= n_keys)) {
+                    out[line] = 1.0;
+                    break;
+                }
+            }
+        }
+    }
+done:
+    PyBuffer_Release(&wb);
+    return result;
+}
+
+/* repeat_flags(texts, title_variants) -> bytes
+ *
+ * float64 per line: 1 if the same text occurs on another line of the page, plus 2 if the text is one of
+ * title_variants (a frozenset of str). The per-line Python loop it replaces cost as much as the whole feature pass.
+ */
+static PyObject *repeat_flags(PyObject *self, PyObject *args) {
+    PyObject *texts, *variants, *counts, *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &texts, &variants)) return NULL;
+    if (!PyAnySet_Check(variants)) {
+        PyErr_SetString(PyExc_TypeError, "repeat_flags(): title_variants must be a set or frozenset");
+        return NULL;
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    counts = PyDict_New(); /* text -> None the first time, True once repeated */
+    if (!counts) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyList_GET_ITEM(texts, i);
+        int seen = PyDict_Contains(counts, t);
+        if (seen < 0 || PyDict_SetItem(counts, t, seen ? Py_True : Py_None) < 0) goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (!result) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    const int any_title = PySet_GET_SIZE(variants) > 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyList_GET_ITEM(texts, i);
+        int title = any_title ? PySet_Contains(variants, t) : 0;
+        if (title < 0) { Py_CLEAR(result); goto done; }
+        out[i] = (double)(PyDict_GetItemWithError(counts, t) == Py_True) + 2.0 * title;
+    }
+done:
+    Py_DECREF(counts);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"split", split, METH_O,
+     "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
+    {"features", features, METH_VARARGS,
+     "features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes of float64 rows; "
+     "see features.block_features"},
+    {"stage2_inputs", stage2_inputs, METH_VARARGS,
+     "stage2_inputs(p1, windows) -> bytes of float64 rows of scoring.STAGE2_NAMES"},
+    {"logits", logits, METH_VARARGS,
+     "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes of float64 stage-2 log-odds"},
+    {"keyword_lines", keyword_lines, METH_VARARGS,
+     "keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes of float64 0/1 per line"},
+    {"repeat_flags", repeat_flags, METH_VARARGS,
+     "repeat_flags(texts, title_variants) -> bytes of float64: repeated on the page + 2 * equals a title variant"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_linetable", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__linetable(void) { return PyModule_Create(&module); }
