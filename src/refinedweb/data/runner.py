@@ -24,14 +24,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def plan_units(inputs: list[str], reader: ReaderConfig) -> list[WorkUnit]:
-    """One unit per file; plain JSONL files larger than ``reader.unit_bytes`` become byte ranges and Parquet files
+    """One unit per file; plain JSONL and TSV files larger than ``reader.unit_bytes`` become byte ranges and Parquet files
     with several row groups become row-group ranges, so one big file does not serialise a run."""
     units: list[WorkUnit] = []
     for index, path in enumerate(inputs):
         base = _UNSAFE.sub("_", os.path.basename(path))[:80]
         fmt = detect_format(path, reader.format)
         ranges: list[tuple[int, int | None]] = [(0, None)]
-        if fmt == "jsonl" and not path.endswith((".gz", ".zst")) and "://" not in path:
+        if fmt in ("jsonl", "tsv") and not path.endswith((".gz", ".zst")) and "://" not in path:
             size = os.path.getsize(path)
             if size > reader.unit_bytes:
                 ranges = [(lo, min(lo + reader.unit_bytes, size)) for lo in range(0, size, reader.unit_bytes)]

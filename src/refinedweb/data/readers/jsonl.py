@@ -13,8 +13,9 @@ from refinedweb.io import open_binary, open_text_stream
 from refinedweb.stats import StepStats
 
 
-def _lines(path: str, start: int, end: int | None) -> Iterator[tuple[int, str]]:
-    """(position, line): position is the byte offset for plain files, the line number for compressed ones."""
+def read_lines(path: str, start: int, end: int | None) -> Iterator[tuple[int, str]]:
+    """(position, line) of the lines that start in ``[start, end)``: position is the byte offset for plain files,
+    the line number for compressed ones (which are read whole). Shared by the line-based readers (JSONL, TSV)."""
     if end is None and start == 0:
         with open_text_stream(path) as handle:
             for number, line in enumerate(handle):
@@ -37,7 +38,7 @@ def _lines(path: str, start: int, end: int | None) -> Iterator[tuple[int, str]]:
 def read_jsonl(
     path: str, config: ReaderConfig, stats: StepStats, start: int = 0, end: int | None = None
 ) -> Iterator[Document]:
-    for position, line in _lines(path, start, end):
+    for position, line in read_lines(path, start, end):
         if not line.strip():
             continue
         stats.total += 1
