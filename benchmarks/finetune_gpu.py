@@ -78,6 +78,11 @@ def run(args) -> dict:
     results_dir.mkdir(parents=True, exist_ok=True)
     if not torch.cuda.is_available() and not args.allow_cpu:
         raise SystemExit("--part gpu needs CUDA (pass --allow-cpu with small --max-train-samples to test the logic)")
+    missing = [p for p in ("minilm/model.safetensors", "conll2003-en/eng.train.gz", "sst2/train.tsv.gz")
+               if not (bundle / p).exists()]
+    if missing:
+        raise SystemExit(f"--bundle {bundle}: {', '.join(missing)} missing; build it with `python "
+                         "benchmarks/gpu_bundle.py` at the repository root and carry the folder to the device")
     started = time.perf_counter()
     model = fp32_model(bundle / "minilm", work / "minilm-fp32")
     conll = bundle / "conll2003-en"
