@@ -367,6 +367,7 @@ def main() -> None:
     gpu.add_argument("--sst2-epochs", type=float, default=1.0)
     gpu.add_argument("--sst2-lr", type=float, default=5e-5)
     gpu.add_argument("--gpu-lora", default="4:2e-3:all", help="r:lr[:targets] of the LoRA run")
+    gpu.add_argument("--trainer-first", action="store_true", help="run the HF Trainer before ours in each pair")
     gpu.add_argument("--gpu-lora-epochs", type=float, default=None, help="epochs of the LoRA run (default: --ner-epochs)")
     gpu.add_argument("--gpu-distill", default="0.5:2,0.9:1", help="alpha:T pairs, one distilled student each")
     gpu.add_argument("--budget-seconds", type=float, default=510,
