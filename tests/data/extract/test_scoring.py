@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from refinedweb.data.extract.features import FEATURE_NAMES
-from refinedweb.data.extract.scoring import MODEL_RESOURCE, STAGE2_NAMES, BlockModel, load_model
+from refinedweb.data.extract.scoring import (
+    MODEL_RESOURCE, STAGE2_NAMES, STAGE2_SIDES, STAGE2_WINDOWS, BlockModel, keep_lines, line_words, load_model,
+    stage2_inputs,
+)
 from refinedweb.errors import FatalError
 
 
@@ -19,7 +22,7 @@ def test_shipped_model_loads_and_predicts():
     x = np.random.default_rng(0).normal(size=(7, len(FEATURE_NAMES)))
     p = model.predict(x)
     assert p.shape == (7,) and np.all((p >= 0) & (p <= 1))
-    assert np.array_equal(model.keep(x), p >= model.threshold)
+    assert np.array_equal(model.keep(x), keep_lines(p, line_words(x), model.threshold, model.ratio))
     assert model.predict(np.zeros((0, len(FEATURE_NAMES)))).shape == (0,)
 
 
@@ -46,3 +49,59 @@ def test_c_forward_pass_without_a_hidden_layer():
     xs = model.standardize(x)
     assert np.allclose(model.stage2(xs, model.stage1(xs)), model.predict(x))
     assert not np.allclose(model.predict(x), shipped.predict(x))  # the hidden layer was really left out
+
+
+def _numpy_stage2_inputs(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """STAGE2_NAMES from their definitions in scoring.stage2_inputs, in numpy."""
+    n = len(p1)
+    i = np.arange(n)
+    cs = np.concatenate(([0.0], np.cumsum(p1)))
+    cols = [p1, np.concatenate(([0.0], p1[:-1])), np.concatenate((p1[1:], [0.0]))]
+    for w in STAGE2_WINDOWS:
+        lo, hi = np.maximum(i - w, 0), np.minimum(i + w + 1, n)
+        cols.append((cs[hi] - cs[lo]) / (hi - lo))
+    cols.append(np.full(n, p1.mean()))
+    for k in STAGE2_SIDES:
+        lo, hi = np.maximum(i - k, 0), np.minimum(i + k + 1, n)
+        cols.append((cs[i] - cs[lo]) / np.maximum(i - lo, 1))
+        cols.append((cs[hi] - cs[i + 1]) / np.maximum(hi - i - 1, 1))
+    # best run by brute force over all (a, b)
+    score = (p1 - 0.5) * np.maximum(words, 1.0)
+    a, b = max(((a, b) for a in range(n) for b in range(a, n)), key=lambda ab: (score[ab[0] : ab[1] + 1].sum(), -ab[1], -ab[0]))
+    run_mean = p1[a : b + 1].mean()
+    dist = np.where(i < a, -np.log1p(np.maximum(a - i, 0)), np.where(i > b, np.log1p(np.maximum(i - b, 0)), 0.0))
+    cols += [(i < a) * 1.0, (i > b) * 1.0, dist, np.full(n, run_mean), p1 - run_mean,
+             np.full(n, (p1 * words).sum() / max(words.sum(), 1.0))]
+    return np.column_stack(cols)
+
+
+def test_stage2_inputs_match_their_definitions():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 40):
+        p1 = rng.random(n)
+        words = rng.integers(0, 60, n).astype(float)
+        assert np.allclose(stage2_inputs(p1, words), _numpy_stage2_inputs(p1, words), atol=1e-12)
+
+
+def test_page_relative_keep_rule_drops_weak_lines_outside_the_best_run():
+    # An article (lines 0-2, p about 0.93), five short furniture lines, then a thread at p 0.6: a global threshold of
+    # 0.5 keeps the thread, the per-page rule with ratio 0.8 (cut about 0.74) drops it; a page whose best text
+    # scores 0.6 keeps it.
+    p = np.array([0.95, 0.9, 0.95, 0.1, 0.1, 0.1, 0.1, 0.1, 0.6, 0.6])
+    words = np.array([50.0, 40, 60, 3, 3, 3, 3, 3, 20, 20])
+    article = [True] * 3 + [False] * 5
+    assert keep_lines(p, words, 0.5, 0.0).tolist() == article + [True, True]
+    assert keep_lines(p, words, 0.5, 0.8).tolist() == article + [False, False]
+    weak_page = np.array([0.6, 0.6, 0.2, 0.55])
+    assert keep_lines(weak_page, np.array([30.0, 30, 2, 30]), 0.5, 0.8).tolist() == [True, True, False, True]
+
+
+def test_c_keep_rule_equals_the_numpy_rule():
+    shipped = load_model()
+    assert shipped.ratio > 0  # the shipped model uses the per-page rule
+    rng = np.random.default_rng(4)
+    for n in (1, 5, 30):
+        x = rng.normal(size=(n, len(FEATURE_NAMES)))
+        x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, n))
+        expected = keep_lines(shipped.predict(x), line_words(x), shipped.threshold, shipped.ratio)
+        assert np.array_equal(shipped.keep(x), expected)

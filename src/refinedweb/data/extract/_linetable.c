@@ -315,7 +315,7 @@ done:
  * stage2_inputs(p1, windows) -> bytes: float64 rows of scoring.STAGE2_NAMES (p1, previous line's p1, next line's
  *     p1, p1's means over i-w..i+w for each w, the page's mean p1).
  * logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes: float64 stage-2 log-odds per row of the raw
- *     features x (lines x F): p1 = sigmoid(x.w1 + b1); s = stage2_inputs(p1);
+ *     features x (lines x F): p1 = sigmoid(x.w1 + b1); s = stage2_inputs(p1, expm1(x[:, words_col]));
  *     z = x.w2x + s.w2p + b2 + tanh(x.hx + s.hp + hc).hv  (hx: F x H, hp: S x H, row-major; H = 0 for none).
  */
 /* tanh through one exp: libm's tanh costs several times exp, and the hidden layer takes 24 per line. Exact to
@@ -331,14 +331,42 @@ static inline void axpy(double *restrict y, double a, const double *restrict x, 
     for (Py_ssize_t u = 0; u < n; u++) y[u] += a * x[u];
 }
 
-static void stage2_fill(const double *p1, Py_ssize_t n, const Py_ssize_t *wins, Py_ssize_t n_win, double *out) {
-    const Py_ssize_t n_s = 3 + n_win + 1;
+/* The best run of a page: lines a..b (inclusive) maximising sum(score) over contiguous lines (Kadane over prefix
+ * sums; the first maximum, and its first start, on ties: the same choice as numpy's argmax / argmin). */
+static void best_run(const double *score, Py_ssize_t n, Py_ssize_t *a, Py_ssize_t *b) {
+    double csum = 0, min_c = 0, best = -INFINITY;
+    Py_ssize_t min_i = 0;
+    *a = *b = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        csum += score[j];
+        if (csum - min_c > best) { best = csum - min_c; *a = min_i; *b = j; }
+        if (csum < min_c) { min_c = csum; min_i = j + 1; }
+    }
+}
+
+/* Stage 2's inputs (scoring.STAGE2_NAMES): p1, its neighbours, centred means over the windows, the page mean;
+ * the means of the STAGE2_SIDES lines before and after the line (the line excluded; 0 lines: 0); where the line
+ * lies relative to the page's best run of stage-1 main text (before, after, signed log1p distance in lines), that
+ * run's mean p1 and the line's p1 minus it; the word-weighted page mean. words: word-equivalents per line. */
+static void stage2_fill(const double *p1, const double *words, Py_ssize_t n, const Py_ssize_t *wins, Py_ssize_t n_win,
+                        const Py_ssize_t *sides, Py_ssize_t n_side, double *out) {
+    const Py_ssize_t n_s = 3 + n_win + 1 + 2 * n_side + 6;
     double *csum = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
-    double mean = 0;
-    if (!csum) return; /* caller checks PyErr_Occurred */
+    double *run = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(double));
+    double mean = 0, wsum = 0, pw = 0, run_mean = 0;
+    Py_ssize_t a, b;
+    if (!csum || !run) { PyMem_Free(csum); PyMem_Free(run); PyErr_NoMemory(); return; }
     csum[0] = 0;
-    for (Py_ssize_t i = 0; i < n; i++) csum[i + 1] = csum[i] + p1[i];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double w = words[i] > 1.0 ? words[i] : 1.0;
+        csum[i + 1] = csum[i] + p1[i];
+        run[i] = (p1[i] - 0.5) * w;
+        wsum += words[i];
+        pw += p1[i] * words[i];
+    }
     mean = csum[n] / (double)n;
+    best_run(run, n, &a, &b);
+    run_mean = (csum[b + 1] - csum[a]) / (double)(b + 1 - a);
     for (Py_ssize_t i = 0; i < n; i++) {
         double *row = out + i * n_s;
         row[0] = p1[i];
@@ -348,45 +376,63 @@ static void stage2_fill(const double *p1, Py_ssize_t n, const Py_ssize_t *wins, 
             Py_ssize_t lo = i - wins[w] > 0 ? i - wins[w] : 0, hi = i + wins[w] + 1 < n ? i + wins[w] + 1 : n;
             row[3 + w] = (csum[hi] - csum[lo]) / (double)(hi - lo);
         }
-        row[n_s - 1] = mean;
+        row[3 + n_win] = mean;
+        double *side = row + 4 + n_win;
+        for (Py_ssize_t k = 0; k < n_side; k++) {
+            Py_ssize_t lo = i - sides[k] > 0 ? i - sides[k] : 0, hi = i + sides[k] + 1 < n ? i + sides[k] + 1 : n;
+            side[2 * k] = (csum[i] - csum[lo]) / (double)(i - lo > 1 ? i - lo : 1);
+            side[2 * k + 1] = (csum[hi] - csum[i + 1]) / (double)(hi - i - 1 > 1 ? hi - i - 1 : 1);
+        }
+        double *rel = side + 2 * n_side;
+        rel[0] = i < a ? 1.0 : 0.0;
+        rel[1] = i > b ? 1.0 : 0.0;
+        rel[2] = i < a ? -log1p((double)(a - i)) : (i > b ? log1p((double)(i - b)) : 0.0);
+        rel[3] = run_mean;
+        rel[4] = p1[i] - run_mean;
+        rel[5] = pw / (wsum > 1.0 ? wsum : 1.0);
     }
     PyMem_Free(csum);
+    PyMem_Free(run);
 }
 
 static PyObject *stage2_inputs(PyObject *self, PyObject *args) {
-    Py_buffer pb;
-    PyObject *win_tuple, *result = NULL;
-    Py_ssize_t wins[MAX_WINDOWS], n_win;
-    if (!PyArg_ParseTuple(args, "y*O!", &pb, &PyTuple_Type, &win_tuple)) return NULL;
+    Py_buffer pb, wb;
+    PyObject *win_tuple, *side_tuple, *result = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], sides[MAX_WINDOWS], n_win, n_side;
+    if (!PyArg_ParseTuple(args, "y*y*O!O!", &pb, &wb, &PyTuple_Type, &win_tuple, &PyTuple_Type, &side_tuple))
+        return NULL;
     const Py_ssize_t n = pb.len / (Py_ssize_t)sizeof(double);
-    if (read_windows(win_tuple, wins, &n_win) == 0 && n > 0) {
-        result = PyBytes_FromStringAndSize(NULL, n * (4 + n_win) * (Py_ssize_t)sizeof(double));
+    if (wb.len != pb.len) {
+        PyErr_SetString(PyExc_ValueError, "stage2_inputs(): one word count per line");
+    } else if (read_windows(win_tuple, wins, &n_win) == 0 && read_windows(side_tuple, sides, &n_side) == 0 && n > 0) {
+        result = PyBytes_FromStringAndSize(NULL, n * (10 + n_win + 2 * n_side) * (Py_ssize_t)sizeof(double));
         if (result) {
-            stage2_fill(pb.buf, n, wins, n_win, (double *)PyBytes_AS_STRING(result));
+            stage2_fill(pb.buf, wb.buf, n, wins, n_win, sides, n_side, (double *)PyBytes_AS_STRING(result));
             if (PyErr_Occurred()) Py_CLEAR(result);
         }
     } else if (!PyErr_Occurred()) {
         PyErr_SetString(PyExc_ValueError, "stage2_inputs(): no lines");
     }
     PyBuffer_Release(&pb);
+    PyBuffer_Release(&wb);
     return result;
 }
 
 static PyObject *logits(PyObject *self, PyObject *args) {
     Py_buffer xb, w1b, w2xb, w2pb, hxb, hpb, hcb, hvb;
     double b1, b2;
-    PyObject *win_tuple, *result = NULL;
-    double *p1 = NULL, *s2 = NULL;
-    Py_ssize_t wins[MAX_WINDOWS], n_win;
-    if (!PyArg_ParseTuple(args, "y*y*dy*y*dy*y*y*y*O!", &xb, &w1b, &b1, &w2xb, &w2pb, &b2, &hxb, &hpb, &hcb, &hvb,
-                          &PyTuple_Type, &win_tuple))
+    PyObject *win_tuple, *side_tuple, *result = NULL;
+    double *p1 = NULL, *s2 = NULL, *words = NULL;
+    Py_ssize_t wins[MAX_WINDOWS], sides[MAX_WINDOWS], n_win, n_side, words_col;
+    if (!PyArg_ParseTuple(args, "y*y*dy*y*dy*y*y*y*O!O!n", &xb, &w1b, &b1, &w2xb, &w2pb, &b2, &hxb, &hpb, &hcb, &hvb,
+                          &PyTuple_Type, &win_tuple, &PyTuple_Type, &side_tuple, &words_col))
         return NULL;
     const Py_ssize_t f = w1b.len / (Py_ssize_t)sizeof(double);
     const Py_ssize_t n = f ? xb.len / (Py_ssize_t)sizeof(double) / f : 0;
     const Py_ssize_t h = hcb.len / (Py_ssize_t)sizeof(double);
-    if (read_windows(win_tuple, wins, &n_win) < 0) goto done;
-    const Py_ssize_t n_s = 4 + n_win;
-    if (n == 0 || xb.len != n * f * (Py_ssize_t)sizeof(double) || w2xb.len != w1b.len ||
+    if (read_windows(win_tuple, wins, &n_win) < 0 || read_windows(side_tuple, sides, &n_side) < 0) goto done;
+    const Py_ssize_t n_s = 10 + n_win + 2 * n_side;
+    if (n == 0 || words_col < 0 || words_col >= f || xb.len != n * f * (Py_ssize_t)sizeof(double) || w2xb.len != w1b.len ||
         w2pb.len != n_s * (Py_ssize_t)sizeof(double) || hxb.len != f * h * (Py_ssize_t)sizeof(double) ||
         hpb.len != n_s * h * (Py_ssize_t)sizeof(double) || hvb.len != hcb.len) {
         PyErr_SetString(PyExc_ValueError, "logits(): no lines or weights of the wrong shape");
@@ -396,9 +442,10 @@ static PyObject *logits(PyObject *self, PyObject *args) {
     const double *hx = hxb.buf, *hp = hpb.buf, *hc = hcb.buf, *hv = hvb.buf;
     p1 = PyMem_Malloc((size_t)n * sizeof(double));
     s2 = PyMem_Malloc((size_t)(n * n_s) * sizeof(double));
+    words = PyMem_Malloc((size_t)n * sizeof(double));
     double *act = PyMem_Malloc((size_t)(h ? h : 1) * sizeof(double));
     result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
-    if (!p1 || !s2 || !act || !result) {
+    if (!p1 || !s2 || !words || !act || !result) {
         PyMem_Free(act);
         if (result) Py_CLEAR(result); else PyErr_NoMemory();
         goto done;
@@ -408,8 +455,9 @@ static PyObject *logits(PyObject *self, PyObject *args) {
         double z = b1;
         for (Py_ssize_t k = 0; k < f; k++) z += row[k] * w1[k];
         p1[i] = 0.5 + 0.5 * fast_tanh(0.5 * z);
+        words[i] = expm1(row[words_col]);
     }
-    stage2_fill(p1, n, wins, n_win, s2);
+    stage2_fill(p1, words, n, wins, n_win, sides, n_side, s2);
     if (PyErr_Occurred()) { PyMem_Free(act); Py_CLEAR(result); goto done; }
     double *out = (double *)PyBytes_AS_STRING(result);
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -434,6 +482,7 @@ static PyObject *logits(PyObject *self, PyObject *args) {
 done:
     PyMem_Free(p1);
     PyMem_Free(s2);
+    PyMem_Free(words);
     PyBuffer_Release(&xb);
     PyBuffer_Release(&w1b);
     PyBuffer_Release(&w2xb);
@@ -442,6 +491,52 @@ done:
     PyBuffer_Release(&hpb);
     PyBuffer_Release(&hcb);
     PyBuffer_Release(&hvb);
+    return result;
+}
+
+/* keep_lines(z, x, n_feat, words_col, threshold, ratio) -> bytes
+ *
+ * uint8 per line: 1 when the line's stage-2 probability p = sigmoid(z) reaches threshold and, for a line outside
+ * the page's best run of kept text (lines a..b maximising the sum of (p - threshold) * max(words, 1)), also reaches
+ * ratio times that run's word-weighted mean p. words = expm1(x[:, words_col]). ratio 0: p >= threshold alone.
+ */
+static PyObject *keep_lines(PyObject *self, PyObject *args) {
+    Py_buffer zb, xb;
+    Py_ssize_t f, words_col;
+    double t, q;
+    PyObject *result = NULL;
+    double *p = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nndd", &zb, &xb, &f, &words_col, &t, &q)) return NULL;
+    const Py_ssize_t n = zb.len / (Py_ssize_t)sizeof(double);
+    if (n == 0 || f <= 0 || words_col < 0 || words_col >= f || xb.len != n * f * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "keep_lines(): no lines or features of the wrong shape");
+        goto done;
+    }
+    const double *z = zb.buf, *x = xb.buf;
+    p = PyMem_Malloc((size_t)(3 * n) * sizeof(double)); /* p, then the words, then the run scores */
+    result = PyBytes_FromStringAndSize(NULL, n);
+    if (!p || !result) { if (result) Py_CLEAR(result); else PyErr_NoMemory(); goto done; }
+    double *w = p + n, *score = p + 2 * n;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double words = expm1(x[i * f + words_col]);
+        p[i] = 0.5 + 0.5 * tanh(0.5 * z[i]);
+        w[i] = words > 1.0 ? words : 1.0;
+        score[i] = (p[i] - t) * w[i];
+    }
+    double cut = t;
+    Py_ssize_t a = 0, b = n - 1;
+    if (q > 0) {
+        double pw = 0, ws = 0;
+        best_run(score, n, &a, &b);
+        for (Py_ssize_t i = a; i <= b; i++) { pw += p[i] * w[i]; ws += w[i]; }
+        if (q * pw / ws > t) cut = q * pw / ws;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) out[i] = p[i] >= t && (p[i] >= cut || (i >= a && i <= b));
+done:
+    PyMem_Free(p);
+    PyBuffer_Release(&zb);
+    PyBuffer_Release(&xb);
     return result;
 }
 
@@ -586,9 +681,11 @@ static PyMethodDef methods[] = {
      "features(stats, kind, flags, boilerplate, n_kinds, li_kind, windows, mass_windows) -> bytes of float64 rows; "
      "see features.block_features"},
     {"stage2_inputs", stage2_inputs, METH_VARARGS,
-     "stage2_inputs(p1, windows) -> bytes of float64 rows of scoring.STAGE2_NAMES"},
+     "stage2_inputs(p1, words, windows, sides) -> bytes of float64 rows of scoring.STAGE2_NAMES"},
     {"logits", logits, METH_VARARGS,
-     "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows) -> bytes of float64 stage-2 log-odds"},
+     "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows, sides, words_col) -> bytes of float64 stage-2 log-odds"},
+    {"keep_lines", keep_lines, METH_VARARGS,
+     "keep_lines(z, x, n_feat, words_col, threshold, ratio) -> bytes of uint8 per line; see scoring.BlockModel.keep"},
     {"keyword_lines", keyword_lines, METH_VARARGS,
      "keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes of float64 0/1 per line"},
     {"repeat_flags", repeat_flags, METH_VARARGS,

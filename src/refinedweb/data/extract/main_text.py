@@ -2,7 +2,7 @@
 
     tree = parse_tree(html)                 # lexbor (C)
     blocks = split_blocks(render(tree))     # resiliparse's minimal-HTML rendering, boilerplate elements skipped (C)
-    keep = model.predict(features) >= t     # two small logistic regressions (numpy)
+    keep = model.keep(features)             # two stacked classifiers and a per-page keep rule (C)
 
 Why this shape: a Python walk over a lexbor DOM costs more per page than resiliparse's whole C extraction, so the
 DOM pass stays in C and Python only sees one short record per rendered line. The classifier replaces resiliparse's

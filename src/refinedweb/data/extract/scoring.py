@@ -1,8 +1,10 @@
 """The block classifier: two stacked scorers over ``features.block_features``.
 
 Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 2 sees stage 1's probabilities
-smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs), which is a cheap stand-in
-for a sequence model. Stage 2 is a logistic regression plus, optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``.
+smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs) and placed relative to the
+page's best run of main text, which is a cheap stand-in for a sequence model. Stage 2 is a logistic regression plus,
+optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``
+and, outside the page's best run, ``ratio`` times that run's mean probability (``keep_lines``).
 
 The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, about 35 kB of JSON): the feature names
 are stored with them and must equal ``features.FEATURE_NAMES``, so a feature change without retraining fails loudly
@@ -24,23 +26,66 @@ from refinedweb.errors import FatalError
 
 MODEL_RESOURCE = "blocks_v1.json"
 STAGE2_WINDOWS = (1, 2, 4)
-STAGE2_NAMES = ("p1", "p1_prev", "p1_next") + tuple(f"p1_w{w}" for w in STAGE2_WINDOWS) + ("p1_page_mean",)
+STAGE2_SIDES = (8, 24)
+STAGE2_NAMES = (
+    ("p1", "p1_prev", "p1_next") + tuple(f"p1_w{w}" for w in STAGE2_WINDOWS) + ("p1_page_mean",)
+    + tuple(f"p1_{side}{k}" for k in STAGE2_SIDES for side in ("before", "after"))
+    + ("before_best_run", "after_best_run", "dist_best_run", "best_run_p1", "p1_minus_best_run", "p1_page_word_mean")
+)
+_WORDS_COL = FEATURE_NAMES.index("log_words")
+
+
+def line_words(x: np.ndarray) -> np.ndarray:
+    """Word-equivalents per line from *raw* features (the ``log_words`` column is log1p of them)."""
+    return np.expm1(x[:, _WORDS_COL])
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 + 0.5 * np.tanh(0.5 * z)  # = 1 / (1 + exp(-z)), without overflow
 
 
-def stage2_inputs(p1: np.ndarray) -> np.ndarray:
+def stage2_inputs(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
     """The context of stage 1's probabilities that stage 2 adds to the line features (columns: STAGE2_NAMES):
-    the line's p1, the previous and next lines' (0 past the page's edges), the means over lines i-w..i+w for w in
-    ``STAGE2_WINDOWS`` (fewer at the edges) and the page's mean. Computed in C (``_linetable.c``), the same code
-    the engine's forward pass uses."""
+
+    - the line's p1, the previous and next lines' (0 past the page's edges), the means over lines i-w..i+w for w
+      in ``STAGE2_WINDOWS`` (fewer at the edges) and the page's mean;
+    - the means over the k lines before and, separately, after the line (itself excluded) for k in
+      ``STAGE2_SIDES``: a comment thread after an article is preceded by text and followed by more of itself;
+    - where the line lies relative to the page's *best run*, the contiguous lines maximising the sum of
+      (p1 - 0.5) * max(words, 1) (before it, after it, signed log1p distance in lines), that run's mean p1 and the
+      line's p1 minus it, and the page's word-weighted mean p1. They let stage 2 judge a line against the page's
+      own main block rather than against one global scale.
+
+    ``words``: word-equivalents per line (``line_words``). Computed in C (``_linetable.c``), the same code the
+    engine's forward pass uses; ``tests/data/extract/test_scoring.py`` checks it against a numpy version."""
     n = len(p1)
     if n == 0:
         return np.zeros((0, len(STAGE2_NAMES)))
-    out = load_linetable().stage2_inputs(np.ascontiguousarray(p1, dtype=np.float64), STAGE2_WINDOWS)
+    c = np.ascontiguousarray
+    out = load_linetable().stage2_inputs(c(p1, dtype=np.float64), c(words, dtype=np.float64), STAGE2_WINDOWS,
+                                         STAGE2_SIDES)
     return np.frombuffer(out, dtype=np.float64).reshape(n, len(STAGE2_NAMES))
+
+
+def keep_lines(p: np.ndarray, words: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
+    """The keep rule on stage-2 probabilities (numpy; training and the tests use it, the engine the same rule in C).
+
+    A line is kept when p >= threshold and, if it lies outside the page's best run of kept text (the contiguous
+    lines maximising the sum of (p - threshold) * max(words, 1)), also p >= ratio * that run's word-weighted mean
+    p. The second condition is a per-page threshold: on a page whose article scores 0.95, a comment thread or
+    teaser list after it at 0.6 is dropped, while a page whose best text scores 0.6 keeps it.
+    """
+    keep = p >= threshold
+    if ratio <= 0 or len(p) == 0:
+        return keep
+    w = np.maximum(words, 1.0)
+    cs = np.concatenate(([0.0], np.cumsum((p - threshold) * w)))
+    b = int(np.argmax(cs[1:] - np.minimum.accumulate(cs)[:-1]))
+    a = int(np.argmin(cs[: b + 1]))
+    cut = ratio * float((p[a : b + 1] * w[a : b + 1]).sum() / w[a : b + 1].sum())
+    inside = np.zeros(len(p), dtype=bool)
+    inside[a : b + 1] = True
+    return keep & ((p >= cut) | inside)
 
 
 @dataclass
@@ -54,6 +99,8 @@ class BlockModel:
     threshold: float
     hidden: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     """Stage 2's optional tanh layer (H, c, v): adds tanh(x2.H + c).v to stage 2's log-odds."""
+    ratio: float = 0.0
+    """The per-page part of the keep rule (``keep_lines``); 0: the global threshold alone."""
 
     def __post_init__(self) -> None:
         # Fold the standardisation into the weights once, so prediction works on the raw features (in C).
@@ -86,7 +133,7 @@ class BlockModel:
 
     def stage2(self, xs: np.ndarray, p1: np.ndarray) -> np.ndarray:
         """Stage-2 probabilities from *standardised* features and stage-1 probabilities (training uses this)."""
-        x2 = np.hstack((xs, stage2_inputs(p1)))
+        x2 = np.hstack((xs, stage2_inputs(p1, line_words(xs * self.scale + self.mean))))
         z = x2 @ self.w2 + self.b2
         if self.hidden is not None:
             hh, hc, hv = self.hidden
@@ -103,7 +150,7 @@ class BlockModel:
             return np.zeros(0)
         out = load_linetable().logits(
             np.ascontiguousarray(x, dtype=np.float64), self._w1, self._b1, self._w2x, self._w2p, self._b2,
-            self._hx, self._hp, self._hc, self._hv, STAGE2_WINDOWS,
+            self._hx, self._hp, self._hc, self._hv, STAGE2_WINDOWS, STAGE2_SIDES, _WORDS_COL,
         )
         return np.frombuffer(out, dtype=np.float64)
 
@@ -112,8 +159,14 @@ class BlockModel:
         return _sigmoid(self.logit(x)) if len(x) else np.zeros(0)
 
     def keep(self, x: np.ndarray) -> np.ndarray:
-        """Which lines to keep: probability >= threshold, decided on the log-odds (no second sigmoid)."""
-        return self.logit(x) >= self._cut if len(x) else np.zeros(0, dtype=bool)
+        """Which lines to keep: ``keep_lines`` on the stage-2 probabilities, in C (``_linetable.keep_lines``)."""
+        if len(x) == 0:
+            return np.zeros(0, dtype=bool)
+        if self.ratio <= 0:
+            return self.logit(x) >= self._cut  # decided on the log-odds (no second sigmoid)
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        out = load_linetable().keep_lines(self.logit(x), x, x.shape[1], _WORDS_COL, self.threshold, self.ratio)
+        return np.frombuffer(out, dtype=np.bool_)
 
     def to_dict(self) -> dict:
         return {
@@ -128,6 +181,7 @@ class BlockModel:
             "w2": self.w2.tolist(),
             "b2": self.b2,
             "threshold": self.threshold,
+            "ratio": self.ratio,
             "hidden": None if self.hidden is None else [a.tolist() for a in self.hidden],
         }
 
@@ -144,7 +198,8 @@ class BlockModel:
         hidden = data.get("hidden")
         return cls(arr("mean"), arr("scale"), arr("w1"), float(data["b1"]), arr("w2"), float(data["b2"]),
                    float(data["threshold"]),
-                   None if hidden is None else tuple(np.asarray(a, dtype=np.float64) for a in hidden))
+                   None if hidden is None else tuple(np.asarray(a, dtype=np.float64) for a in hidden),
+                   float(data.get("ratio", 0.0)))
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,8 @@ What it does, and why:
   regression (Newton) with one tanh layer beside it (``HIDDEN`` units, Adam on mini-batches, started from the
   linear solution). Stage 2 is trained on *out-of-fold* stage-1 probabilities (folds grouped by web site), so it
   learns how far to trust stage 1 on unseen sites rather than on its own training pages. The keep threshold is the
-  one that maximises the mean over sets of the mean page F1 on those out-of-fold predictions.
+  one that maximises the mean over sets of the mean page F1 on those out-of-fold predictions; then, at that
+  threshold, the per-page ratio of the keep rule (``scoring.keep_lines``) is chosen from ``RATIOS`` the same way.
 - **Generalisation check.** Leave-one-set-out: for each set, the whole procedure runs on the other sets and the
   held-out set is scored. Those numbers, not the in-sample ones, say how it does on new kinds of pages.
 """
@@ -41,13 +42,15 @@ from refinedweb.data.extract.blocks import parse_tree, render, split_lines
 from refinedweb.data.extract.devsets import SETS, load_set, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
-from refinedweb.data.extract.scoring import BlockModel, stage2_inputs
+from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs
 from refinedweb.errors import InputError
 
 _SHORT_LINE = 4
 _SHORT_REACH = 400
 """How far (in characters of the gold word sequence) a short line may be from the previous match."""
 THRESHOLDS = tuple(np.round(np.arange(0.25, 0.76, 0.05), 2))
+RATIOS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+"""Candidates for the per-page part of the keep rule (``scoring.keep_lines``), chosen after the threshold."""
 L2 = 1e-3
 """Ridge penalty per standardised weight, relative to the weighted mean log-loss."""
 FOLDS = 3
@@ -202,11 +205,17 @@ def _fold_of(site: str) -> int:
     return sum(site.encode()) % FOLDS
 
 
-def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float) -> float:
-    """Mean page F1 of keeping the lines with probability >= threshold (the reference metric)."""
+def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0) -> float:
+    """Mean page F1 of keeping the lines by ``scoring.keep_lines(probs, words, threshold, ratio)`` (the reference
+    metric)."""
+    return kept_f1(pages, [keep_lines(pr, line_words(p.x), threshold, ratio) for p, pr in zip(pages, probs)])
+
+
+def kept_f1(pages: list[PageData], kept: list[np.ndarray]) -> float:
+    """Mean page F1 of keeping the given lines."""
     scores = []
-    for p, pr in zip(pages, probs):
-        pred = tokens("\n".join([t for t, keep in zip(p.texts, (pr >= threshold).tolist()) if keep]))
+    for p, k in zip(pages, kept):
+        pred = tokens("\n".join([t for t, keep in zip(p.texts, k.tolist()) if keep]))
         common = sum((p.gold_tokens & pred).values())
         prec = common / max(1, sum(pred.values()))
         rec = common / max(1, sum(p.gold_tokens.values()))
@@ -234,7 +243,7 @@ def train(pages: list[PageData]) -> BlockModel:
         wk1, bk1 = fit_logistic(stdz(xk), yk, wk)
         for i in test_idx:
             oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ wk1 + bk1)))
-    x2 = np.vstack([np.hstack((stdz(p.x), stage2_inputs(o))) for p, o in zip(pages, oof)])
+    x2 = np.vstack([np.hstack((stdz(p.x), stage2_inputs(o, line_words(p.x)))) for p, o in zip(pages, oof)])
     w2, b2 = fit_logistic(x2, y, w)
     hidden = None
     if HIDDEN:
@@ -244,19 +253,21 @@ def train(pages: list[PageData]) -> BlockModel:
     probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
     best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
     model.threshold = float(best)
-    return model
+    model.ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r)))
+    return BlockModel(mean, scale, model.w1, model.b1, model.w2, model.b2, model.threshold, hidden, model.ratio)
 
 
-def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float) -> float:
+def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0) -> float:
     """Mean over sets of the mean page F1 (every set counts the same when choosing the threshold)."""
     by_set: dict[str, list[int]] = {}
     for i, p in enumerate(pages):
         by_set.setdefault(p.set, []).append(i)
-    return float(np.mean([page_f1([pages[i] for i in idx], [probs[i] for i in idx], threshold) for idx in by_set.values()]))
+    return float(np.mean([page_f1([pages[i] for i in idx], [probs[i] for i in idx], threshold, ratio) for idx in by_set.values()]))
 
 
 def evaluate(model: BlockModel, pages: list[PageData]) -> float:
-    return page_f1(pages, [model.predict(p.x) for p in pages], model.threshold)
+    """Mean page F1 of the model's keep decisions (the engine's C path)."""
+    return kept_f1(pages, [model.keep(p.x) for p in pages])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,14 +296,17 @@ def main(argv: list[str] | None = None) -> int:
             model = train([p for p in pages if p.set != held])
             heldout = [p for p in pages if p.set == held]
             f1 = evaluate(model, heldout)
-            report["sets"][held] = {"held_out_f1": round(f1, 4), "pages": len(heldout), "threshold": model.threshold}
-            print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold})", flush=True)
+            report["sets"][held] = {"held_out_f1": round(f1, 4), "pages": len(heldout), "threshold": model.threshold,
+                                    "ratio": model.ratio}
+            print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold}, ratio {model.ratio})",
+                  flush=True)
     model = train(pages)
     for name in sets:
         f1 = evaluate(model, [p for p in pages if p.set == name])
         report["sets"].setdefault(name, {})["in_sample_f1"] = round(f1, 4)
         print(f"in-sample         {name:14s} F1={f1:.4f}", flush=True)
     report["threshold"] = model.threshold
+    report["ratio"] = model.ratio
     report["seconds"] = round(time.time() - t0, 1)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
