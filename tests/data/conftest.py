@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,31 @@ import pytest
 from refinedweb.document import Document
 
 REAL_DOCS = Path(__file__).parent / "filters" / "real" / "web_docs.jsonl.gz"
+
+# The small pipeline the refine and executor tests run: extraction and English LID on the sample WARCs.
+TEST_PIPELINE = textwrap.dedent(
+    """
+    name: test
+    steps:
+      - step: extract
+      - step: langid
+        languages: [en]
+        min_score: 0.5
+    """
+)
+
+
+def _write_pipeline(folder: Path, extra: str = "", text: str = TEST_PIPELINE) -> str:
+    path = Path(folder) / "pipeline.yaml"
+    path.write_text(text + extra)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def write_pipeline():
+    """``write_pipeline(folder, extra="", text=TEST_PIPELINE) -> path``: write ``folder/pipeline.yaml`` holding the
+    test pipeline (or ``text``) followed by ``extra`` step lines."""
+    return _write_pipeline
 
 
 @pytest.fixture

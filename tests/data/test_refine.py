@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -13,30 +12,12 @@ import pytest
 
 from refinedweb.cli import main
 
-CONFIG = textwrap.dedent(
-    """
-    name: test
-    steps:
-      - step: extract
-      - step: langid
-        languages: [en]
-        min_score: 0.5
-    """
-)
-
-
-def write_config(tmp_path: Path, text: str = CONFIG) -> str:
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(text)
-    return str(path)
-
-
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((folder / "documents").iterdir())}
 
 
-def test_refine_stats_are_consistent_and_output_deterministic(tmp_path, sample_warcs):
-    config = write_config(tmp_path)
+def test_refine_stats_are_consistent_and_output_deterministic(tmp_path, write_pipeline, sample_warcs):
+    config = write_pipeline(tmp_path)
     assert main(["refine", *sample_warcs, "--config", config, "-o", str(tmp_path / "a"), "--quiet", "--rejects"]) == 0
     assert main(["refine", *sample_warcs, "--config", config, "-o", str(tmp_path / "b"), "--quiet", "--workers", "2"]) == 0
     stats = json.loads((tmp_path / "a" / "stats.json").read_text())
@@ -56,8 +37,8 @@ def test_refine_stats_are_consistent_and_output_deterministic(tmp_path, sample_w
     assert (tmp_path / "a" / "run_config.yaml").exists()
 
 
-def test_rerun_is_a_no_op_and_other_config_is_refused(tmp_path, sample_warcs, capsys):
-    config = write_config(tmp_path)
+def test_rerun_is_a_no_op_and_other_config_is_refused(tmp_path, write_pipeline, sample_warcs, capsys):
+    config = write_pipeline(tmp_path)
     out = str(tmp_path / "out")
     assert main(["refine", *sample_warcs, "--config", config, "-o", out, "--quiet"]) == 0
     before = snapshot(Path(out))
@@ -70,10 +51,10 @@ def test_rerun_is_a_no_op_and_other_config_is_refused(tmp_path, sample_warcs, ca
                  "--set", "steps.langid.min_score=0.9"]) == 0
 
 
-def test_unreadable_file_fails_its_unit_only(tmp_path, sample_warcs, capsys):
+def test_unreadable_file_fails_its_unit_only(tmp_path, write_pipeline, sample_warcs, capsys):
     bad = tmp_path / "not-a-warc.warc.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip at all")
-    config = write_config(tmp_path)
+    config = write_pipeline(tmp_path)
     code = main(["refine", sample_warcs[0], str(bad), "--config", config, "-o", str(tmp_path / "o"), "--quiet"])
     stats = json.loads((tmp_path / "o" / "stats.json").read_text())
     assert code in (0, 1)
@@ -83,8 +64,8 @@ def test_unreadable_file_fails_its_unit_only(tmp_path, sample_warcs, capsys):
         assert stats["steps"][0]["dropped"].get("corrupt_stream", 0) >= 1
 
 
-def test_missing_input_and_directory_input(tmp_path, capsys):
-    config = write_config(tmp_path)
+def test_missing_input_and_directory_input(tmp_path, write_pipeline, capsys):
+    config = write_pipeline(tmp_path)
     assert main(["refine", str(tmp_path / "nope-*.warc.gz"), "--config", config, "-o", str(tmp_path / "o")]) == 2
     assert "matches no file" in capsys.readouterr().err
 
@@ -98,15 +79,15 @@ def test_missing_input_and_directory_input(tmp_path, capsys):
         ("reader.format=csv", "reader.format"),
     ],
 )
-def test_config_errors_exit_2_with_the_key(tmp_path, sample_warcs, capsys, override, message):
-    config = write_config(tmp_path)
+def test_config_errors_exit_2_with_the_key(tmp_path, write_pipeline, sample_warcs, capsys, override, message):
+    config = write_pipeline(tmp_path)
     code = main(["refine", sample_warcs[0], "--config", config, "-o", str(tmp_path / "o"), "--set", override])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
 
 
-def test_unknown_step_in_config_file(tmp_path, sample_warcs, capsys):
-    config = write_config(tmp_path, "steps:\n  - step: gopher_qualty\n")
+def test_unknown_step_in_config_file(tmp_path, write_pipeline, sample_warcs, capsys):
+    config = write_pipeline(tmp_path, text="steps:\n  - step: gopher_qualty\n")
     assert main(["refine", sample_warcs[0], "--config", config, "-o", str(tmp_path / "o")]) == 2
     assert "unknown step 'gopher_qualty'" in capsys.readouterr().err
 
@@ -114,8 +95,8 @@ def test_unknown_step_in_config_file(tmp_path, sample_warcs, capsys):
 DRIVER = Path(__file__).resolve().parent / "driver.py"  # refinedweb with a test-only slow step
 
 
-def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, sample_warcs):
-    config = write_config(tmp_path, CONFIG + "  - step: test_sleep\n")
+def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, write_pipeline, sample_warcs):
+    config = write_pipeline(tmp_path, "  - step: test_sleep\n")
     inputs = sample_warcs + [sample_warcs[0].replace("sample-0000", "sample-0001")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
@@ -142,7 +123,7 @@ def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, sample_warcs):
     ]
 
 
-def test_missing_literal_input_is_a_usage_error(tmp_path, capsys):
-    config = write_config(tmp_path)
+def test_missing_literal_input_is_a_usage_error(tmp_path, write_pipeline, capsys):
+    config = write_pipeline(tmp_path)
     assert main(["refine", str(tmp_path / "missing.jsonl"), "--config", config, "-o", str(tmp_path / "o")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err

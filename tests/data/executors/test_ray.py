@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -25,33 +24,13 @@ SAMPLES = Path(__file__).resolve().parents[3] / "src" / "refinedweb" / "samples"
 DRIVER = Path(__file__).resolve().parent.parent / "driver.py"
 INPUTS = sorted(str(p) for p in SAMPLES.glob("*.warc.gz"))
 
-CONFIG = textwrap.dedent(
-    """
-    name: test
-    steps:
-      - step: extract
-      - step: langid
-        languages: [en]
-        min_score: 0.5
-    """
-)
-
-
-
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory) -> Path:
+def local_run(tmp_path_factory, write_pipeline) -> Path:
     """The reference: the same pipeline on the local executor, one process."""
     folder = tmp_path_factory.mktemp("local")
-    config = folder / "pipeline.yaml"
-    config.write_text(CONFIG)
-    assert main(["refine", *INPUTS, "--config", str(config), "-o", str(folder / "out"), "--quiet", "--rejects"]) == 0
+    config = write_pipeline(folder)
+    assert main(["refine", *INPUTS, "--config", config, "-o", str(folder / "out"), "--quiet", "--rejects"]) == 0
     return folder / "out"
-
-
-def write_config(tmp_path: Path, extra: str = "") -> str:
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(CONFIG + extra)
-    return str(path)
 
 
 def snapshot(folder: Path, sub: str = "documents") -> dict[str, bytes]:
@@ -68,9 +47,9 @@ def driver(tmp_path: Path, config: str, out: Path, address: str) -> list[str]:
             "--executor", "ray", "--ray-address", address, "--workers", "2"]
 
 
-def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_address, local_run, capsys):
+def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, write_pipeline, ray_address, local_run, capsys):
     assert len(INPUTS) >= 3
-    config = write_config(tmp_path)
+    config = write_pipeline(tmp_path)
     out = tmp_path / "ray"
     args = ["refine", *INPUTS, "--config", config, "-o", str(out), "--quiet", "--rejects", "--executor", "ray",
             "--workers", "2"]
@@ -86,12 +65,12 @@ def test_ray_output_equals_local_output_and_a_rerun_resumes(tmp_path, ray_addres
     assert "--overwrite" in capsys.readouterr().err
 
 
-def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, ray_address, capsys):
+def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, write_pipeline, ray_address, capsys):
     broken = tmp_path / "broken.parquet"  # exists, but cannot be read: the unit cannot be done
     broken.write_bytes(b"PAR1 this is not a parquet file PAR1")
     missing = str(broken)
     out = tmp_path / "out"
-    code = main(["refine", INPUTS[0], missing, INPUTS[1], "--config", write_config(tmp_path), "-o", str(out),
+    code = main(["refine", INPUTS[0], missing, INPUTS[1], "--config", write_pipeline(tmp_path), "-o", str(out),
                  "--quiet", "--executor", "ray", "--workers", "2"])
     assert code == 1
     assert f"failed: {missing}: FatalError: {missing} is not a readable Parquet file" in capsys.readouterr().err
@@ -100,9 +79,9 @@ def test_a_failing_unit_is_reported_and_the_others_finish(tmp_path, ray_address,
     assert len(list((out / "documents").iterdir())) == 2
 
 
-def test_a_killed_worker_is_replaced_and_its_unit_retried(tmp_path, ray_address, local_run):
+def test_a_killed_worker_is_replaced_and_its_unit_retried(tmp_path, write_pipeline, ray_address, local_run):
     flag = tmp_path / "killed-pid"
-    config = write_config(tmp_path, f"  - step: test_kill_once\n    flag: {flag}\n")
+    config = write_pipeline(tmp_path, f"  - step: test_kill_once\n    flag: {flag}\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run(driver(tmp_path, config, out, ray_address), check=True, env=env, timeout=300)
@@ -112,8 +91,8 @@ def test_a_killed_worker_is_replaced_and_its_unit_retried(tmp_path, ray_address,
     assert counts(out) == counts(local_run)
 
 
-def test_kill_9_of_the_driver_then_relaunch_equals_an_uninterrupted_run(tmp_path, ray_address, local_run):
-    config = write_config(tmp_path, "  - step: test_sleep\n")
+def test_kill_9_of_the_driver_then_relaunch_equals_an_uninterrupted_run(tmp_path, write_pipeline, ray_address, local_run):
+    config = write_pipeline(tmp_path, "  - step: test_sleep\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     process = subprocess.Popen(driver(tmp_path, config, out, ray_address), env=env)
