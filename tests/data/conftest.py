@@ -6,7 +6,10 @@ import gzip
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
+import time
 import textwrap
 from pathlib import Path
 
@@ -33,6 +36,24 @@ def _write_pipeline(folder: Path, extra: str = "", text: str = TEST_PIPELINE) ->
     path = Path(folder) / "pipeline.yaml"
     path.write_text(text + extra)
     return str(path)
+
+
+def _kill_after_first_unit(command: list[str], markers: Path, env: dict, wait_s: float = 60) -> int:
+    """Start ``command``, SIGKILL it once a first unit's completion marker shows in ``markers`` (or after
+    ``wait_s``), and return how many units had completed."""
+    process = subprocess.Popen(command, env=env)
+    deadline = time.time() + wait_s
+    while time.time() < deadline and len(list(markers.glob("*.done")) if markers.exists() else []) < 1:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return len(list(markers.glob("*.done")))
+
+
+@pytest.fixture(scope="session")
+def kill_after_first_unit():
+    """``kill_after_first_unit(command, markers, env, wait_s=60) -> completed units``: kill -9 a run part-way."""
+    return _kill_after_first_unit
 
 
 @pytest.fixture(scope="session")

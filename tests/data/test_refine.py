@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -95,7 +93,7 @@ def test_unknown_step_in_config_file(tmp_path, write_pipeline, sample_warcs, cap
 DRIVER = Path(__file__).resolve().parent / "driver.py"  # refinedweb with a test-only slow step
 
 
-def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, write_pipeline, sample_warcs):
+def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, write_pipeline, kill_after_first_unit, sample_warcs):
     config = write_pipeline(tmp_path, "  - step: test_sleep\n")
     inputs = sample_warcs + [sample_warcs[0].replace("sample-0000", "sample-0001")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -105,14 +103,7 @@ def test_kill_9_then_relaunch_equals_uninterrupted_run(tmp_path, write_pipeline,
 
     subprocess.run(command(tmp_path / "full"), check=True, env=env)
     killed = tmp_path / "killed"
-    process = subprocess.Popen(command(killed), env=env)
-    markers = killed / ".state" / "refine"
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(markers.glob("*.done")) if markers.exists() else []) < 1:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = len(list(markers.glob("*.done")))
+    done = kill_after_first_unit(command(killed), killed / ".state" / "refine", env)
     assert 1 <= done < len(set(inputs)), "the kill should land part-way"
     subprocess.run(command(killed), check=True, env=env)
     assert snapshot(killed) == snapshot(tmp_path / "full")

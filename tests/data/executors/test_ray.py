@@ -6,10 +6,8 @@ that joins that instance with ``--ray-address``, which also covers connecting to
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -91,18 +89,12 @@ def test_a_killed_worker_is_replaced_and_its_unit_retried(tmp_path, write_pipeli
     assert counts(out) == counts(local_run)
 
 
-def test_kill_9_of_the_driver_then_relaunch_equals_an_uninterrupted_run(tmp_path, write_pipeline, ray_address, local_run):
+def test_kill_9_of_the_driver_then_relaunch_equals_an_uninterrupted_run(tmp_path, write_pipeline,
+                                                                       kill_after_first_unit, ray_address, local_run):
     config = write_pipeline(tmp_path, "  - step: test_sleep\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    process = subprocess.Popen(driver(tmp_path, config, out, ray_address), env=env)
-    markers = out / ".state" / "refine"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(markers.glob("*.done")) if markers.exists() else []) < 1:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = len(list(markers.glob("*.done")))
+    done = kill_after_first_unit(driver(tmp_path, config, out, ray_address), out / ".state" / "refine", env, 120)
     assert 1 <= done < len(INPUTS), "the kill should land part-way"
     subprocess.run(driver(tmp_path, config, out, ray_address), check=True, env=env, timeout=300)
     assert snapshot(out) == snapshot(local_run)
