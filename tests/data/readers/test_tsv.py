@@ -89,3 +89,14 @@ def test_refine_reads_a_tsv_release(tmp_path):
     assert main(["refine", str(HPLT), "--output", str(tmp_path / "out"), "--preset", "c4", "--quiet"]) == 0
     steps = json.loads((tmp_path / "out" / "stats.json").read_text())["steps"]
     assert (steps[0]["name"], steps[0]["total"], steps[0]["kept"]) == ("read", 12, 12)
+
+
+def test_empty_files_and_invalid_utf8_are_read_not_crashed_on(tmp_path):
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"")
+    stats = StepStats("read")
+    assert list(read_documents(str(empty), ReaderConfig(), stats)) == [] and stats.total == 0
+    broken = tmp_path / "broken.tsv"
+    broken.write_bytes(b"http://a\t\xff\xfe bad bytes then text\n")
+    [doc] = read_documents(str(broken), ReaderConfig(tsv_text_encoding="plain"), StepStats("read"))
+    assert doc.text == "\ufffd\ufffd bad bytes then text"  # replaced, as the JSONL reader does, never a crash
