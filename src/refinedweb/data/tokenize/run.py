@@ -53,7 +53,9 @@ def tokenize_corpus(
         raise ConfigError(f"input file {missing[0]} does not exist; check the path")
     loaded = load_tokenizer(config.tokenizer, config.eos_token)  # fail early, in the parent, on a bad tokenizer
     output = Path(output)
-    fingerprint = {"config": config.to_dict(), "inputs": files, "tokenizer_sha256": loaded.sha256}
+    # The cache size changes speed and memory, never a shard: a relaunch with another one resumes.
+    settings = {k: v for k, v in config.to_dict().items() if k != "bpe_cache_words"}
+    fingerprint = {"config": settings, "inputs": files, "tokenizer_sha256": loaded.sha256}
     check_output_folder(output, fingerprint, overwrite, outputs=(*RUN_OUTPUTS, *OUR_OUTPUTS))
     dump_yaml(config.to_dict(), output / "run_config.yaml")
     save_tokenizer(loaded.json_text, loaded.roles, output / "tokenizer")
