@@ -69,6 +69,41 @@ def conll_subset(source: Path, n: int | None, target: Path, skip: int = 0, token
     return str(target)
 
 
+def unlabelled_english(target: Path, max_sentences: int = 30000, seed: int = 0) -> dict:
+    """A transfer set for NER distillation: English sentences the teacher labels, none from CoNLL-2003. Sources:
+    the web documents of ``web-text/dclm-quality-annotated`` (the kind of text this toolkit produces) and WikiText-2's
+    raw test split (Wikipedia, rich in names of people, places and organisations). Paragraphs are cut into sentences
+    after . ! ? before a capital or quote, split into words and punctuation the way CoNLL's tokens are, and kept when
+    they have 6-60 tokens, mostly alphabetic; duplicates are dropped; a seeded sample of ``max_sentences`` is
+    written as a tokens-only CoNLL file (gzip)."""
+    import random
+    import re
+
+    paragraphs = []
+    for name in ("majority_data.jsonl.gz", "agreement_data.jsonl.gz"):
+        with gzip.open(DATA / "web-text" / "dclm-quality-annotated" / name, "rt") as handle:
+            paragraphs += [p for line in handle for p in json.loads(line)["text"].split("\n")]
+    with gzip.open(DATA / "clean-text" / "wikitext-2-raw-test" / "wiki.test.raw.gz", "rt") as handle:
+        for line in handle:
+            if line.strip() and not line.strip().startswith("="):  # " = Heading = " lines are not sentences
+                paragraphs.append(re.sub(r" @(.)@ ", r"\1", line))  # WikiText writes "1 @,@ 000" for "1,000"
+    token = re.compile(r"\w+(?:[-'.&]\w+)*|[^\w\s]")
+    seen, sentences = set(), []
+    for paragraph in paragraphs:
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", paragraph.strip()):
+            tokens = token.findall(sentence)
+            alphabetic = sum(t.isalpha() and t.isascii() for t in tokens)
+            if 6 <= len(tokens) <= 60 and alphabetic >= 0.6 * len(tokens) and sentence not in seen:
+                seen.add(sentence)
+                sentences.append(tokens)
+    random.Random(seed).shuffle(sentences)
+    chosen = sentences[:max_sentences]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target, "wt") as handle:
+        handle.write("\n".join("".join(t + "\n" for t in tokens) for tokens in chosen))
+    return {"sentences": len(chosen), "candidates": len(sentences), "tokens": sum(map(len, chosen))}
+
+
 def tsv_subset(source: Path, n: int | None, target: Path) -> str:
     opener = gzip.open if source.suffix == ".gz" else open
     with opener(source, "rt") as handle:
@@ -208,16 +243,32 @@ def mean_of(runs: list[dict]) -> dict:
 
 
 def child(args) -> None:
-    """One run in its own process (for a per-run peak RSS); prints its summary as the last line."""
+    """One run in its own process (for a per-run peak memory, and so that no run inherits another's warm CUDA state);
+    prints its summary as the last line. ``--warmup``: first an unrecorded 256-sentence run of the same kind, which
+    pays the process's one-off CUDA costs (context, kernel loading, cuBLAS handles) so that the timed run does not."""
     files = json.loads(args.files)
     h = json.loads(args.hyper)
-    print(json.dumps(run_ours(files, args.model or minilm(), Path(args.output), h)))
+    model = args.model or minilm()
+    if args.child_kind == "hf":
+        job = lambda hh, out: run_hf_trainer(files, model, out, hh, args.hf_sampling)  # noqa: E731
+    else:
+        job = lambda hh, out: run_ours(files, model, out, hh)  # noqa: E731
+    if args.warmup:
+        job({**h, "max_train_samples": 256, "max_eval_samples": 64, "epochs": 1}, Path(args.output) / "warmup")
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+    print(json.dumps(job(h, Path(args.output))))
 
 
-def spawn(files: dict, h: dict, output: Path, model: str | None = None) -> dict:
-    command = [sys.executable, __file__, "--child", "--files", json.dumps(files), "--hyper", json.dumps(h),
-               "--output", str(output)] + (["--model", model] if model else [])
-    done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)
+def spawn(files: dict, h: dict, output: Path, model: str | None = None, kind: str = "ours", warmup: bool = False,
+          hf_sampling: str = "group_by_length") -> dict:
+    command = [sys.executable, __file__, "--part", "ner", "--child", "--child-kind", kind, "--files", json.dumps(files),
+               "--hyper", json.dumps(h), "--output", str(output), "--hf-sampling", hf_sampling]
+    command += (["--model", model] if model else []) + (["--warmup"] if warmup else [])
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+    if done.returncode:
+        raise RuntimeError(f"child run failed ({' '.join(command[:6])} ...):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     sys.stdout.write("".join(f"  {line}\n" for line in done.stdout.splitlines()[:-1]))
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -367,9 +418,14 @@ def main() -> None:
     gpu.add_argument("--sst2-epochs", type=float, default=1.0)
     gpu.add_argument("--sst2-lr", type=float, default=5e-5)
     gpu.add_argument("--gpu-lora", default="4:2e-3:all", help="r:lr[:targets] of the LoRA run")
-    gpu.add_argument("--trainer-first", action="store_true", help="run the HF Trainer before ours in each pair")
+    gpu.add_argument("--only", default="ner,lora,distill,sst2", help="which of ner,lora,distill,sst2 to run")
+    gpu.add_argument("--pair-order", default="ABBA",
+                     help="ours (A) / Trainer (B) runs of each comparison, in order, each in its own process")
+    gpu.add_argument("--gpu-lora-alpha-ratio", type=float, default=2.0, help="LoRA alpha = this x r")
+    gpu.add_argument("--gpu-transfer-grid", default="0.5:2",
+                     help="alpha:T pairs distilled with the bundle's unlabelled English text ('' = none)")
     gpu.add_argument("--gpu-lora-epochs", type=float, default=None, help="epochs of the LoRA run (default: --ner-epochs)")
-    gpu.add_argument("--gpu-distill", default="0.5:2,0.9:1", help="alpha:T pairs, one distilled student each")
+    gpu.add_argument("--gpu-distill", default="0.5:2", help="alpha:T pairs, one student distilled on the labelled set each")
     gpu.add_argument("--budget-seconds", type=float, default=510,
                      help="skip a run that would likely end after this many seconds")
     gpu.add_argument("--allow-cpu", action="store_true", help="run --part gpu without CUDA (logic test only)")
@@ -382,6 +438,8 @@ def main() -> None:
     parser.add_argument("--hyper", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--child-kind", choices=["ours", "hf"], default="ours", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

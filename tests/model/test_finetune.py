@@ -243,6 +243,31 @@ def test_unlabelled_examples_carry_no_task_loss_only_distilled_positions(tiny_be
     assert torch.equal(rows[-1], logits[-1, split.features[-1]["first"][-1]])
 
 
+def test_collate_pads_to_a_multiple_without_changing_the_loss(tiny_bert):
+    """Widths rounded up to 8 (as on a GPU) add only masked, unlabelled positions: same loss, same logits where real."""
+    from refinedweb.model.finetune import data as D
+    from refinedweb.model.finetune.config import FinetuneConfig
+    from refinedweb.model.finetune.models import load_task_model, load_tokenizer
+
+    cfg = FinetuneConfig(task="ner", model="m", train="t", output="o")
+    split = D.read_split("ner", str(DATA / "conll_dev.txt"), cfg, 5)
+    labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+    tokenizer = load_tokenizer(str(tiny_bert))
+    D.encode("ner", split, tokenizer, labels, 128)
+    plain, padded = D.collate(split.features, 0, "ner"), D.collate(split.features, 0, "ner", 8)
+    width = plain["input_ids"].shape[1]
+    assert padded["input_ids"].shape[1] % 8 == 0 and width <= padded["input_ids"].shape[1] < width + 8
+    for key in plain:
+        assert torch.equal(padded[key][:, :width], plain[key])
+    assert (padded["labels"][:, width:] == -100).all() and (padded["attention_mask"][:, width:] == 0).all()
+    model = load_task_model(str(tiny_bert), "ner", labels, tokenizer).eval()
+    with torch.no_grad():
+        a = model(input_ids=plain["input_ids"], attention_mask=plain["attention_mask"]).logits
+        b = model(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]).logits
+    assert torch.allclose(a, b[:, :width], atol=1e-5)
+    assert torch.allclose(task_loss_sum(a, plain["labels"], "ner"), task_loss_sum(b, padded["labels"], "ner"), atol=1e-4)
+
+
 def test_unlabelled_readers_keep_text_only(tmp_path):
     from refinedweb.model.tasks.conll import read_conll
     from refinedweb.model.tasks.tabular import read_labelled_texts
