@@ -131,8 +131,9 @@ def collate(features: list[dict], pad_id: int, task: str, multiple: int = 1):
     ``teacher_mask`` (the first sub-token of each kept word).
 
     ``multiple``: the padded width is rounded up to a multiple of it. On a GPU, 8 keeps bf16 matrix shapes aligned for
-    the tensor cores and lets the fused attention kernels take the padding mask as it is (an unaligned mask is copied
-    into an aligned buffer at every attention call), and it bounds the number of distinct shapes."""
+    the tensor cores, spares PyTorch's memory-efficient attention a padded copy of an unaligned mask at every
+    attention call, and bounds the number of distinct shapes (with two other changes: NER on an H100 42.6 -> 36.3 s,
+    BENCHMARKS.md)."""
     import numpy as np
     import torch
 
