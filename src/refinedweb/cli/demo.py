@@ -59,7 +59,7 @@ def _model_half(documents: Path, output: Path, seconds: float) -> int:
     print(f"   {result.steps} steps, {result.tokens:,} tokens: training loss {result.first_loss:.3f} -> "
           f"{result.last_loss:.3f}" + (f", validation loss {result.val_loss:.3f}" if result.val_loss else ""))
     print(f"   checkpoint (Hugging Face Llama layout): {result.checkpoint}")
-    print("5. generate: transformers loads the checkpoint and samples")
+    print("5. generate: `refinedweb generate` samples from the checkpoint (top-k 40, temperature 0.8)")
     print("   " + _sample(result.checkpoint).replace("\n", "\n   "))
     return 0
 
@@ -71,16 +71,9 @@ def _count(stats: dict) -> str:
 
 
 def _sample(checkpoint: Path, prompt: str = "The", tokens: int = 40) -> str:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    """Sample a continuation with our decoding loop (``refinedweb.model.generate``), seeded so reruns agree."""
+    from refinedweb.model.generate import GenerationParams, Generator
 
-    hf_logging.disable_progress_bar()
-
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    model = AutoModelForCausalLM.from_pretrained(checkpoint)
-    torch.manual_seed(0)
-    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
-    out = model.generate(ids, max_new_tokens=tokens, do_sample=True, top_k=40, temperature=0.8,
-                         pad_token_id=tokenizer.eos_token_id)
-    return prompt + tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    generator = Generator.load(checkpoint)
+    params = GenerationParams(max_new_tokens=tokens, temperature=0.8, top_k=40, seed=0)
+    return prompt + generator.generate(prompt, params)[0].text
