@@ -102,10 +102,10 @@ class Generator:
         if not (folder / "config.json").is_file():
             raise ConfigError(f"--model {path}: not a model folder (no config.json); pass a checkpoint directory")
         hf_logging.disable_progress_bar()
-        torch_dtype = getattr(torch, dtype) if dtype else None
+        options = {"dtype": getattr(torch, dtype)} if dtype else {}  # default: transformers' choice for the folder
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
+            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **options)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load a causal LM and its tokenizer from {folder}: {exc}") from None
         return cls(model.to(device), tokenizer)
@@ -138,10 +138,18 @@ class Generator:
             return DEFAULT_MAX_NEW_TOKENS if limit is None else min(DEFAULT_MAX_NEW_TOKENS, limit - prompt_len)
         if limit is not None and prompt_len + params.max_new_tokens > limit:
             raise ConfigError(
-                f"the prompt ({prompt_len} tokens) plus max_new_tokens={params.max_new_tokens} exceeds the model's "
-                f"context of {limit} tokens; ask for at most {limit - prompt_len} new tokens"
+                f"the prompt ({prompt_len} tokens) plus {params.max_new_tokens} requested new tokens exceeds the "
+                f"model's context of {limit} tokens; ask for at most {limit - prompt_len} new tokens"
             )
         return params.max_new_tokens
+
+    def check(self, prompt_ids: list[list[int]], params: GenerationParams) -> int:
+        """Validate a request without running the model: ConfigError when a parameter is out of range or a prompt
+        does not fit; otherwise the number of new tokens every row may have."""
+        params.validate()
+        if not prompt_ids:
+            raise ConfigError("no prompt given")
+        return min(self.budget(len(ids), params) for ids in prompt_ids)
 
     # ---- public entry points ------------------------------------------------------------------------------------
 
@@ -172,9 +180,7 @@ class Generator:
 
         from refinedweb.model.detokenize import TextStream
 
-        params.validate()
-        budgets = [self.budget(len(ids), params) for ids in prompt_ids]
-        max_new = min(budgets)
+        max_new = self.check(prompt_ids, params)
         if params.num_beams > 1:
             yield from self._beam_events(prompt_ids, params, max_new)
             return
