@@ -134,6 +134,11 @@ def test_seed_fixes_sampling(gen):
     assert [c.token_ids for c in sample(1)] != [c.token_ids for c in sample(2)]
 
 
+def test_a_tiny_temperature_is_greedy(gen):
+    greedy = gen.generate(PROMPTS[0], GenerationParams(max_new_tokens=6))[0]
+    assert gen.generate(PROMPTS[0], GenerationParams(max_new_tokens=6, temperature=1e-7))[0] == greedy
+
+
 def test_default_budget_fits_the_context(gen, byte_gen):
     assert len(gen.generate("hello", GenerationParams(max_new_tokens=None))[0].token_ids) <= 128
     # the byte model's context is 128: a 100-byte prompt leaves 28 new tokens by default
@@ -152,6 +157,10 @@ def test_default_budget_fits_the_context(gen, byte_gen):
     ({"max_new_tokens": 0}, "max_new_tokens"),
     ({"stop": [""]}, "stop"),
     ({"temprature": 1.0}, "temprature"),
+    ({"temperature": float("nan")}, "finite"),
+    ({"temperature": 1e6}, "temperature"),
+    ({"repetition_penalty": 1e300}, "repetition_penalty"),
+    ({"seed": -1}, "seed"),
 ])
 def test_invalid_params_raise_config_error(gen, fields, words):
     with pytest.raises(ConfigError, match=words):

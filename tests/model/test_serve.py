@@ -145,6 +145,8 @@ def test_streaming_concatenates_to_the_same_text(server, path, body):
     (json.dumps({"prompt": "x", "stream": 1}).encode(), 400, "'stream' has the wrong type"),
     (json.dumps({"prompt": "x", "temperature": -1}).encode(), 400, "temperature"),
     (json.dumps({"prompt": "x", "top_p": 1.5}).encode(), 400, "top_p"),
+    (b'{"prompt": "x", "temperature": NaN}', 400, "finite"),
+    (json.dumps({"prompt": "x", "seed": 2**70}).encode(), 400, "seed"),
     (json.dumps({"prompt": "x", "n": 0}).encode(), 400, "n=0"),
     (json.dumps({"prompt": "x", "n": 17}).encode(), 400, "exceeds 16"),
     (json.dumps({"prompt": "x", "stop": ["a"] * 17}).encode(), 400, "stop"),
@@ -200,3 +202,14 @@ def test_concurrent_requests_all_succeed(server, gen):
     for t in threads:
         t.join(60)
     assert results == [(200, expected)] * 6
+
+
+def test_a_client_leaving_mid_stream_frees_the_model(server):
+    host, port = server.server_address[:2]
+    body = json.dumps({"prompt": "the cat", "max_tokens": 200, "temperature": 0, "stream": True}).encode()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert b"200" in sock.recv(100)
+    status, out = post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})
+    assert status == 200 and out["usage"]["completion_tokens"] == 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,6 +31,8 @@ from refinedweb.errors import ConfigError
 
 DEFAULT_MAX_NEW_TOKENS = 128  # HF's default of 20 cuts most answers short; unbounded loops are worse (litgpt #2145)
 MAX_STOP_STRINGS = 16
+MAX_BEAMS = 64
+GREEDY_BELOW = 1e-5  # a temperature this small means greedy (vLLM's rule): dividing by it overflows
 
 
 @dataclasses.dataclass
@@ -37,7 +40,7 @@ class GenerationParams(Config):
     """How to decode. The defaults give deterministic greedy output of at most 128 new tokens."""
 
     max_new_tokens: int | None = None  # None: 128, or what the context leaves when that is less
-    temperature: float = 0.0  # 0: greedy (argmax); > 0: sample from softmax(logits / temperature)
+    temperature: float = 0.0  # 0 (or < 1e-5): greedy (argmax); > 0: sample from softmax(logits / temperature)
     top_k: int = 0  # sample among the k most likely tokens only (0: all)
     top_p: float = 1.0  # sample among the most likely tokens holding this much probability (1: all)
     repetition_penalty: float = 1.0  # > 1 discourages tokens already in prompt or output (1: off)
@@ -47,10 +50,16 @@ class GenerationParams(Config):
     use_cache: bool = True  # feed only the new token with the KV cache; False re-runs the sequence (for checks)
 
     def validate(self) -> None:
+        for key in ("temperature", "top_p", "repetition_penalty"):
+            if not math.isfinite(getattr(self, key)):  # NaN passes every range check; JSON can carry NaN
+                raise ConfigError(f"GenerationParams.{key}={getattr(self, key)!r} must be a finite number")
         self.check_range("max_new_tokens", 1, None)
-        self.check_range("temperature", 0.0, None)
+        # Above 100, logits / temperature is uniform noise and logit * penalty overflows to -inf: both are mistakes.
+        self.check_range("temperature", 0.0, 100.0)
+        self.check_range("repetition_penalty", None, 100.0)
         self.check_range("top_k", 0, None)
-        self.check_range("num_beams", 1, None)
+        self.check_range("num_beams", 1, MAX_BEAMS)
+        self.check_range("seed", 0, 2**63 - 1)
         if not 0.0 < self.top_p <= 1.0:
             raise ConfigError(f"GenerationParams.top_p={self.top_p!r} is out of range; use a value in (0, 1]")
         if not self.repetition_penalty > 0.0:
@@ -241,10 +250,14 @@ class Generator:
         ids, mask = self.left_pad(prompt_ids)
         device = ids.device
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        temperature = params.temperature if params.temperature >= GREEDY_BELOW else 0.0
         generator = None
-        if params.temperature > 0:
+        if temperature > 0:
             generator = torch.Generator(device=device)
-            generator.manual_seed(params.seed) if params.seed is not None else generator.seed()
+            if params.seed is None:
+                generator.seed()  # a fresh random seed
+            else:
+                generator.manual_seed(params.seed)
         seen = self._seen_tokens(ids, mask) if params.repetition_penalty != 1.0 else None
         rows = torch.arange(ids.shape[0], device=device)
         past, step_ids = None, ids
@@ -256,7 +269,7 @@ class Generator:
                     logits, _ = self.forward(ids, mask, positions, None, False)
                 if seen is not None:
                     logits = repetition_penalty(logits, seen, params.repetition_penalty)
-                next_tokens = choose_next(logits, params.temperature, params.top_k, params.top_p, generator)
+                next_tokens = choose_next(logits, temperature, params.top_k, params.top_p, generator)
                 next_tokens = next_tokens.masked_fill(finished.to(device), self.pad_token_id)
                 yield next_tokens
                 if bool(finished.all()):
