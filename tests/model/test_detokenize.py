@@ -3,6 +3,7 @@ cut and held back."""
 
 from refinedweb.model.detokenize import TextStream
 
+from ._tiny_models import minilm  # noqa: F401  (fixture)
 from .conftest import byte_tokenizer
 
 TEXT = "Caf\u00e9 na\u00efve \u65e5\u672c\u8a9e \U0001f600 end"
@@ -52,5 +53,3 @@ def test_stop_strings_are_cut_and_held_back():
     deltas, stream = _deltas(tok, [], tok.encode("a.b").ids, stop=[". t"])
     assert "".join(deltas) == "a.b" and not stream.stopped
 
-
-from ._tiny_models import minilm  # noqa: E402,F401  (fixture)

@@ -15,23 +15,20 @@ def _logits():
     return logits
 
 
-@pytest.mark.parametrize("k", [1, 3, 10, 49, 50])
-def test_top_k_equals_hf(k):
+@pytest.mark.parametrize("ours, theirs, setting", [
+    (top_k_filter, "TopKLogitsWarper", k) for k in (1, 3, 10, 49, 50)
+] + [
+    (top_p_filter, "TopPLogitsWarper", p) for p in (0.05, 0.3, 0.5, 0.9, 0.99)
+])
+def test_filters_equal_hf(ours, theirs, setting):
     logits = _logits()
-    ours = top_k_filter(logits, k)
-    theirs = generation.TopKLogitsWarper(k)(None, logits.clone())
-    assert torch.equal(ours, theirs)
-    assert (ours[0] > float("-inf")).sum() == k
-
-
-@pytest.mark.parametrize("p", [0.05, 0.3, 0.5, 0.9, 0.99])
-def test_top_p_equals_hf(p):
-    logits = _logits()
-    ours = top_p_filter(logits, p)
-    theirs = generation.TopPLogitsWarper(p)(None, logits.clone())
-    assert torch.equal(ours, theirs)
-    kept = ours[0] > float("-inf")
-    assert logits[0].softmax(-1)[kept].sum() >= p  # the kept set holds at least p of the mass
+    filtered = ours(logits, setting)
+    assert torch.equal(filtered, getattr(generation, theirs)(setting)(None, logits.clone()))
+    kept = filtered[0] > float("-inf")
+    if ours is top_k_filter:
+        assert kept.sum() == setting
+    else:  # the kept set holds at least p of the mass
+        assert logits[0].softmax(-1)[kept].sum() >= setting
 
 
 def test_filters_off_change_nothing():

@@ -40,13 +40,10 @@ def beam_search(gen: Any, prompt: list[int], params: Any, max_new: int) -> tuple
     generated = ids.new_empty((k, 0))  # (K, step): new tokens of each live beam
     seen = gen._seen_tokens(ids, mask) if params.repetition_penalty != 1.0 else None
     finished: list[tuple[float, list[int], bool]] = []  # (score, tokens, ended with EOS), best first, at most K
-    past, step_ids = None, ids
+    past = None
     with torch.inference_mode():
         for step in range(max_new):
-            if params.use_cache:
-                logits, past = gen.forward(step_ids, mask, positions, past, True)
-            else:
-                logits, _ = gen.forward(ids, mask, positions, None, False)
+            logits, past = gen.step(ids, mask, positions, past, params.use_cache)
             log_probs = logits.log_softmax(dim=-1)  # (K, V)
             if seen is not None:
                 log_probs = repetition_penalty(log_probs, seen, params.repetition_penalty)
@@ -77,8 +74,7 @@ def beam_search(gen: Any, prompt: list[int], params: Any, max_new: int) -> tuple
                 seen[torch.arange(k, device=device), new_tokens] = True
             if len(finished) == k and float(beam_scores.max()) / length <= finished[-1][0]:
                 break  # no live beam can beat the worst kept hypothesis any more
-            step_ids = new_tokens[:, None]
-            ids = torch.cat([ids[beam_idx], step_ids], dim=1)
+            ids = torch.cat([ids[beam_idx], new_tokens[:, None]], dim=1)
             mask = torch.cat([mask, mask.new_ones((k, 1))], dim=1)
             positions = torch.cat([positions, positions[:, -1:] + 1], dim=1)
             if past is not None:

@@ -227,6 +227,14 @@ class Generator:
         device = self.model.device
         return ids.to(device), mask.to(device)
 
+    def step(self, ids, mask, positions, past, use_cache: bool):
+        """Next-token logits (B, V) for ``ids`` (B, T), every token so far, and the updated cache. With the cache
+        only the tokens it has not seen are fed (the whole prompt at the first step, then one token)."""
+        if not use_cache:
+            return self.forward(ids, mask, positions, None, False)
+        seen = 0 if past is None else past.get_seq_length()
+        return self.forward(ids[:, seen:], mask, positions, past, True)
+
     def forward(self, ids, mask, positions, past, use_cache: bool):
         """Last-position logits (B, V) in float32 and the updated cache. With a cache, ``ids`` are only the tokens
         the cache has not seen."""
@@ -260,13 +268,10 @@ class Generator:
                 generator.manual_seed(params.seed)
         seen = self._seen_tokens(ids, mask) if params.repetition_penalty != 1.0 else None
         rows = torch.arange(ids.shape[0], device=device)
-        past, step_ids = None, ids
+        past = None
         with torch.inference_mode():
             for _ in range(max_new):
-                if params.use_cache:
-                    logits, past = self.forward(step_ids, mask, positions, past, True)
-                else:
-                    logits, _ = self.forward(ids, mask, positions, None, False)
+                logits, past = self.step(ids, mask, positions, past, params.use_cache)
                 if seen is not None:
                     logits = repetition_penalty(logits, seen, params.repetition_penalty)
                 next_tokens = choose_next(logits, temperature, params.top_k, params.top_p, generator)
@@ -276,8 +281,7 @@ class Generator:
                     return
                 if seen is not None:
                     seen[rows, next_tokens] = True
-                step_ids = next_tokens[:, None]
-                ids = torch.cat([ids, step_ids], dim=1)
+                ids = torch.cat([ids, next_tokens[:, None]], dim=1)
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = torch.cat([positions, positions[:, -1:] + 1], dim=1)
 
