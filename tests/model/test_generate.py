@@ -41,7 +41,7 @@ def _hf_batch(gen, prompts):
 
 
 def _hf_new_tokens(gen, prompts, **kwargs):
-    enc = _hf_batch(gen, prompts)
+    enc = _hf_batch(gen, prompts).to(gen.model.device)
     out = gen.model.generate(**enc, max_new_tokens=12, pad_token_id=gen.pad_token_id, **kwargs)
     return [row[enc.input_ids.shape[1]:].tolist() for row in out]
 
@@ -62,10 +62,11 @@ def test_repetition_penalty_equals_transformers(gen):
     assert ours.token_ids == _hf_new_tokens(gen, PROMPTS[:1], do_sample=False, repetition_penalty=1.3)[0]
 
 
-@pytest.mark.parametrize("num_beams", [2, 4])
-def test_beam_search_equals_transformers(gen, num_beams):
+@pytest.mark.parametrize("num_beams, use_cache", [(2, True), (4, True), (3, False)])
+def test_beam_search_equals_transformers(gen, num_beams, use_cache):
     for prompt in PROMPTS[:2]:
-        ours = gen.generate(prompt, GenerationParams(max_new_tokens=12, num_beams=num_beams))[0]
+        params = GenerationParams(max_new_tokens=12, num_beams=num_beams, use_cache=use_cache)
+        ours = gen.generate(prompt, params)[0]
         assert ours.token_ids == _hf_new_tokens(gen, [prompt], do_sample=False, num_beams=num_beams)[0]
 
 
@@ -180,3 +181,16 @@ def test_prompts_that_do_not_fit_raise_config_error(byte_gen):
 def test_load_refuses_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(ConfigError, match="config.json"):
         Generator.load(tmp_path)
+
+
+@pytest.mark.gpu
+def test_greedy_and_beam_equal_transformers_on_cuda(tiny_llama):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    cuda = Generator.load(tiny_llama, device="cuda")
+    ours = cuda.generate(PROMPTS, GenerationParams(max_new_tokens=12))
+    assert [c.token_ids for c in ours] == _hf_new_tokens(cuda, PROMPTS, do_sample=False)
+    beam = cuda.generate(PROMPTS[0], GenerationParams(max_new_tokens=12, num_beams=3))[0]
+    assert beam.token_ids == _hf_new_tokens(cuda, PROMPTS[:1], do_sample=False, num_beams=3)[0]
+    sampled = cuda.generate(PROMPTS, GenerationParams(max_new_tokens=12, temperature=1.0, seed=0))
+    assert sampled == cuda.generate(PROMPTS, GenerationParams(max_new_tokens=12, temperature=1.0, seed=0))
