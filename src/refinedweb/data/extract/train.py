@@ -197,6 +197,21 @@ def fit_hidden_layer(
     return wl, float(bl[0]), hh, hc, hv
 
 
+def average_fits(
+    fits: list[tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+    """One (w, b, H, c, v) whose log-odds are the mean of the fits' log-odds: the linear parts are averaged and the
+    hidden units placed side by side, each output weight divided by the number of fits. Exact, so the engine's
+    forward pass needs no change (it costs one hidden layer as wide as all the fits together)."""
+    k = len(fits)
+    if k == 1:
+        return fits[0]
+    return (
+        np.mean([f[0] for f in fits], axis=0), float(np.mean([f[1] for f in fits])),
+        np.hstack([f[2] for f in fits]), np.concatenate([f[3] for f in fits]), np.concatenate([f[4] for f in fits]) / k,
+    )
+
+
 def _stack(pages: list[PageData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.vstack([p.x for p in pages]), np.concatenate([p.y for p in pages]), np.concatenate([p.w for p in pages]))
 
@@ -223,7 +238,9 @@ def kept_f1(pages: list[PageData], kept: list[np.ndarray]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def train(pages: list[PageData]) -> BlockModel:
+def train(pages: list[PageData], seeds: tuple[int, ...] = (0,)) -> BlockModel:
+    """The model trained on ``pages``. With several ``seeds``, stage 2's hidden layer is fitted once per seed and
+    the fits are averaged (``average_fits``)."""
     x, y, w = _stack(pages)
     mean = x.mean(axis=0)
     scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
@@ -247,7 +264,7 @@ def train(pages: list[PageData]) -> BlockModel:
     w2, b2 = fit_logistic(x2, y, w)
     hidden = None
     if HIDDEN:
-        w2, b2, hh, hc, hv = fit_hidden_layer(x2, y, w, w2, b2)
+        w2, b2, hh, hc, hv = average_fits([fit_hidden_layer(x2, y, w, w2, b2, seed=s) for s in seeds])
         hidden = (hh, hc, hv)
     model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
     probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
@@ -279,8 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", default=None, help="JSON with the leave-one-set-out scores")
     parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-set-out check")
     parser.add_argument("--cache", default=None, help="pickle of the prepared pages: read if present, else written")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds of stage 2's hidden layer; several are averaged")
     args = parser.parse_args(argv)
     sets = tuple(s for s in args.sets.split(",") if s)
+    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
     t0 = time.time()
     if args.cache and Path(args.cache).exists():
         with open(args.cache, "rb") as fh:
@@ -293,14 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"features": list(FEATURE_NAMES), "sets": {}}
     if not args.no_loso:
         for held in sets:
-            model = train([p for p in pages if p.set != held])
+            model = train([p for p in pages if p.set != held], seeds)
             heldout = [p for p in pages if p.set == held]
             f1 = evaluate(model, heldout)
             report["sets"][held] = {"held_out_f1": round(f1, 4), "pages": len(heldout), "threshold": model.threshold,
                                     "ratio": model.ratio}
             print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold}, ratio {model.ratio})",
                   flush=True)
-    model = train(pages)
+    model = train(pages, seeds)
     for name in sets:
         f1 = evaluate(model, [p for p in pages if p.set == name])
         report["sets"].setdefault(name, {})["in_sample_f1"] = round(f1, 4)
