@@ -56,7 +56,7 @@ def test_render_skips_navigation_and_footer():
     assert split_lines(render(tree)).texts == ["Body text."]
 
 
-def test_render_skips_hidden_elements_and_consent_banners():
+def test_render_skips_hidden_elements_and_the_consent_banner():
     tree = parse_tree(
         "<html><body><p>Body text.</p><p hidden>Hidden attribute.</p><div aria-hidden='true'>Icon label</div>"
         "<div style='color: red; display: none;'>Pop-up menu</div><div style='display:none'>Quote copy</div>"
