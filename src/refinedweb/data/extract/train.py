@@ -274,7 +274,7 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
     w2, b2 = fit_logistic(x2, y, w)
     hidden = None
     if HIDDEN:
-        w2, b2, hh, hc, hv = average_fits([fit_hidden_layer(x2, y, w, w2, b2, seed=s) for s in seeds])
+        w2, b2, hh, hc, hv = average_fits([fit_hidden_layer(x2, y, w, w2, b2, hidden=HIDDEN, seed=s) for s in seeds])
         hidden = (hh, hc, hv)
     model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
     probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
