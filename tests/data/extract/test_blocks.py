@@ -56,6 +56,16 @@ def test_render_skips_navigation_and_footer():
     assert split_lines(render(tree)).texts == ["Body text."]
 
 
+def test_render_skips_hidden_elements_and_the_consent_banner():
+    tree = parse_tree(
+        "<html><body><p>Body text.</p><p hidden>Hidden attribute.</p><div aria-hidden='true'>Icon label</div>"
+        "<div style='color: red; display: none;'>Pop-up menu</div><div style='display:none'>Quote copy</div>"
+        "<div id='onetrust-consent-sdk'><p>We value your privacy</p></div><p aria-hidden='false'>Shown.</p>"
+        "<div style='visibility: hidden'>Revealed by a script.</div></body></html>"
+    )
+    assert split_lines(render(tree)).texts == ["Body text.", "Shown.", "Revealed by a script."]
+
+
 def test_empty_and_bad_input():
     assert len(split_lines("")) == 0
     assert len(split_lines(render(parse_tree("")))) == 0

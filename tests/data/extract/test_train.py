@@ -1,0 +1,22 @@
+"""train.py: averaging stage 2's hidden-layer fits over seeds is exact."""
+
+import numpy as np
+
+from refinedweb.data.extract.train import average_fits
+
+
+def _logit(fit, x):
+    w, b, hh, hc, hv = fit
+    return x @ w + b + np.tanh(x @ hh + hc) @ hv
+
+
+def test_averaged_fits_give_the_mean_log_odds():
+    rng = np.random.default_rng(0)
+    d = 6
+    fits = [(rng.normal(size=d), float(rng.normal()), rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=h))
+            for h in (4, 4, 3)]
+    x = rng.normal(size=(9, d))
+    merged = average_fits(fits)
+    assert merged[2].shape == (d, 11)
+    assert np.allclose(_logit(merged, x), np.mean([_logit(f, x) for f in fits], axis=0))
+    assert average_fits(fits[:1]) is fits[0]
