@@ -74,5 +74,23 @@ def test_text_documents_are_only_formatted():
     assert out.text == "Line one see\n\nLine two"
 
 
+def test_format_refinedweb_equals_a_line_by_line_reference():
+    """The whole-text regex passes give what the plain rule gives: per line, runs of horizontal white space become
+    one space and the line is trimmed; at most two consecutive line breaks; no white space at either end."""
+    import random
+    import re
+
+    def reference(text):
+        lines = [" ".join(re.split(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+", line)).strip(" ")
+                 for line in text.split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+    rng = random.Random(0)
+    pieces = [" ", "  ", "\n", "\t", "\r", "\u00a0", "\u3000", "\u2009", "a", "bc", "\u4e2d"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        assert format_refinedweb(text) == reference(text), repr(text)
+
+
 def test_format_refinedweb_caps_newlines():
     assert format_refinedweb("a\n\n\n\nb\n  c  ") == "a\n\nb\nc"
