@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 from finetune import distill_pairs, lora_grid, make_student, rows_table, spawn
+from gpu_bundle import MODEL_FILES
 
-MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
 
 def fp32_model(source: Path, target: Path) -> str:

@@ -219,6 +219,10 @@ def test_distill_data_gets_only_the_teachers_targets(tiny_bert, ner_run, tmp_pat
     assert all(h["distill"] > 0 for h in train["history"])
     assert _ner(tiny_bert, tmp_path / "d", "--distill-data", str(extra)) == 2
     assert "--distill-data" in capsys.readouterr().err
+    empty = tmp_path / "empty.conll"
+    empty.write_text("\n\n")
+    assert _ner(tiny_bert, tmp_path / "e", *teacher, "--distill-data", str(empty)) == 2
+    assert f"{empty} holds no sentences" in capsys.readouterr().err
 
 
 def test_unlabelled_examples_carry_no_task_loss_only_distilled_positions(tiny_bert):

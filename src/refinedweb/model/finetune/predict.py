@@ -8,7 +8,7 @@ from contextlib import nullcontext
 
 import torch
 
-from refinedweb.model.finetune.data import Split, collate, make_batches
+from refinedweb.model.finetune.data import Split, collate, make_batches, pad_multiple
 from refinedweb.model.finetune.losses import count, task_loss_sum
 from refinedweb.model.tasks.metrics import classification_scores, ner_scores
 
@@ -26,7 +26,7 @@ def predict(model, split: Split, task: str, labels: list[str] | None, pad_id: in
     predicted: list = [None] * len(split.features)
     loss_sum, loss_count = 0.0, 0
     for batch_ids in make_batches(lengths, batch_size, shuffle=False, seed=0, group_by_length=True):
-        batch = collate([split.features[i] for i in batch_ids], pad_id, task, 8 if device.type == "cuda" else 1)
+        batch = collate([split.features[i] for i in batch_ids], pad_id, task, pad_multiple(device))
         batch = {k: v.to(device) for k, v in batch.items()}
         with autocast(device, bf16):
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -72,7 +72,7 @@ def cache_teacher_outputs(teacher, split: Split, task: str, pad_id: int, batch_s
     lengths = [len(f["input_ids"]) for f in split.features]
     for batch_ids in make_batches(lengths, batch_size, shuffle=False, seed=0, group_by_length=True):
         features = [split.features[i] for i in batch_ids]
-        batch = {k: v.to(device) for k, v in collate(features, pad_id, task, 8 if device.type == "cuda" else 1).items()}
+        batch = {k: v.to(device) for k, v in collate(features, pad_id, task, pad_multiple(device)).items()}
         with autocast(device, bf16):
             logits = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         logits = logits.float().cpu()
