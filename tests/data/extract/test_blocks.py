@@ -78,3 +78,11 @@ def test_tags_may_span_lines_and_an_unclosed_angle_bracket_is_text():
     lines = split_lines('<p>one <span\nclass="x">two</span> <a href="y">three</a></p>\nfour < five')
     assert lines.texts == ["one two three", "four < five"]
     assert lines.stats[0, COL["link_chars"]] == len("three")
+
+
+def test_a_line_of_only_unicode_spaces_is_an_empty_line():
+    # U+2003, \v and \x1c are str.isspace but not in the "space" category: such a line has no visible character.
+    lines = split_lines("first line\n\u2003\u2003\n\x0b\x1c\nlast line.")
+    assert lines.texts == ["first line", "last line."]
+    assert lines.stats[1, COL["gap_before"]] == 1 and lines.stats[1, COL["ends_sentence"]] == 1
+

@@ -130,11 +130,16 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
         }
         end = j;
         int64_t chars = count[OTHER] + count[PUNCT_END] + count[PUNCT] + count[DIGIT] + count[CJK] + count[SEP];
+        const void *t = text.data;
+        Py_ssize_t lo = 0, hi = text.len;
         if (chars > 0) {
-            const void *t = text.data;
-            Py_ssize_t lo = 0, hi = text.len;
+            /* Trimmed by str.isspace, which also knows spaces that count as OTHER (U+2003, \v, \x1c..): a line of
+             * only those has no visible character, so it is an empty line (and hi - 1 below stays in bounds). */
             while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, lo))) lo++;
             while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, hi - 1))) hi--;
+            if (hi == lo) chars = 0;
+        }
+        if (chars > 0) {
             PyObject *s = PyUnicode_FromKindAndData(ukind, (const char *)t + lo * ukind, hi - lo);
             if (!s || PyList_Append(texts, s) < 0) { Py_XDECREF(s); goto fail; }
             Py_DECREF(s);
