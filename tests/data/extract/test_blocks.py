@@ -86,3 +86,9 @@ def test_a_line_of_only_unicode_spaces_is_an_empty_line():
     assert lines.texts == ["first line", "last line."]
     assert lines.stats[1, COL["gap_before"]] == 1 and lines.stats[1, COL["ends_sentence"]] == 1
 
+
+def test_angle_brackets_without_a_closing_one_are_text():
+    # The page ends in 50,000 of them: each is text, and the page is read once, not once per '<'.
+    lines = split_lines("<p>before <a href='x'>link</a> <b>x</b></p>\n" + "<" * 50_000 + " tail")
+    assert lines.texts == ["before link x", "<" * 50_000 + " tail"]
+    assert lines.stats[0, COL["link_chars"]] == len("link") and lines.stats[1, COL["chars"]] == 50_004

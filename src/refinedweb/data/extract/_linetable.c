@@ -93,7 +93,7 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
     if (!texts) return NULL;
     if (vec_reserve(&text, n + 1) < 0) goto fail; /* a line is never longer than the page */
 
-    Py_ssize_t i = 0;
+    Py_ssize_t i = 0, gt = -1; /* gt: the first '>' at or after the current '<' (n: none left in the page) */
     int prev_empty = 0, first = 1;
     while (i <= n) {
         /* One line: [i, end). */
@@ -108,8 +108,12 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
             Py_UCS4 c = PyUnicode_READ(ukind, data, j);
             if (c == '\n') break;
             if (c == '<') {
-                Py_ssize_t k = j + 1;
-                while (k < n && PyUnicode_READ(ukind, data, k) != '>') k++;
+                /* Remembered between tags, so that a page of '<' without '>' is read once, not once per '<'. */
+                if (gt <= j) {
+                    gt = j + 1;
+                    while (gt < n && PyUnicode_READ(ukind, data, gt) != '>') gt++;
+                }
+                const Py_ssize_t k = gt;
                 if (k < n) { /* a tag: [j, k] */
                     if (k - j >= 2 && PyUnicode_READ(ukind, data, j + 1) == 'a' &&
                         PyUnicode_READ(ukind, data, j + 2) == ' ')
