@@ -40,14 +40,18 @@ def test_bad_lines_are_counted_with_their_reason(tmp_path):
         f"http://c\t{blank}\n"
         "http://d\tplain text, with an escaped\\nline break\n"
         "\n"
+        "  \n"
+        "http://e\t\n"
+        "\t  \n"
     )
     stats = StepStats("read")
     docs = list(read_documents(str(path), ReaderConfig(), stats))
     assert [d.text for d in docs] == ["first line\nsecond line", "plain text, with an escaped\nline break"]
-    assert stats.dropped == {"tsv_columns": 1, "no_text": 1} and stats.consistent()
+    # Blank lines are no records; a line with a tab but no text is one, counted.
+    assert stats.dropped == {"tsv_columns": 1, "no_text": 3} and stats.consistent()
     strict = StepStats("read")
     list(read_documents(str(path), ReaderConfig(tsv_text_encoding="base64"), strict))
-    assert strict.dropped == {"tsv_columns": 1, "no_text": 1, "invalid_base64": 1}
+    assert strict.dropped == {"tsv_columns": 1, "no_text": 2, "invalid_base64": 2}  # "  " is not base64
 
 
 def test_named_columns_fill_id_url_and_metadata(tmp_path):
