@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from refinedweb.data.extract.blocks import parse_tree, render, split_lines
-from refinedweb.data.extract.devsets import SETS, load_set, tokens, words_in_order
+from refinedweb.data.extract.devsets import SETS, load_set, token_prf, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
 from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs
@@ -241,10 +241,7 @@ def kept_f1(pages: list[PageData], kept: list[np.ndarray]) -> float:
     scores = []
     for p, k in zip(pages, kept):
         pred = tokens("\n".join([t for t, keep in zip(p.texts, k.tolist()) if keep]))
-        common = sum((p.gold_tokens & pred).values())
-        prec = common / max(1, sum(pred.values()))
-        rec = common / max(1, sum(p.gold_tokens.values()))
-        scores.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+        scores.append(token_prf(p.gold_tokens, pred)[2])
     return float(np.mean(scores)) if scores else 0.0
 
 
