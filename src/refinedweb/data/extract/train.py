@@ -45,6 +45,7 @@ from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
 from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs
 from refinedweb.errors import InputError
+from refinedweb.io import atomic_write_text
 
 _SHORT_LINE = 4
 _SHORT_REACH = 400
@@ -335,13 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     report["threshold"] = model.threshold
     report["ratio"] = model.ratio
     report["seconds"] = round(time.time() - t0, 1)
+    # Atomic: an interrupted run must not leave a truncated model where the package loads it from.
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(model.to_dict(), fh, separators=(",", ":"))
-            fh.write("\n")
+        atomic_write_text(args.out, json.dumps(model.to_dict(), separators=(",", ":")) + "\n")
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=1)
+        atomic_write_text(args.report, json.dumps(report, indent=1))
     return 0
 
 
