@@ -201,6 +201,7 @@ static PyObject *split(PyObject *self, PyObject *arg) {
  * windows are the half-widths of the context means and of the text-mass sums.
  */
 #define MAX_WINDOWS 8
+#define MAX_WINDOW ((Py_ssize_t)1 << 40)
 enum { N_CONTEXT = 4 };
 
 static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
@@ -209,6 +210,8 @@ static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
     for (Py_ssize_t k = 0; k < *count; k++) {
         out[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, k));
         if (out[k] < 0) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative window"); return -1; }
+        /* Bounded so that i + window + 1 cannot overflow. */
+        if (out[k] > MAX_WINDOW) { PyErr_SetString(PyExc_ValueError, "window too large"); return -1; }
     }
     return 0;
 }
@@ -224,6 +227,10 @@ static PyObject *features(PyObject *self, PyObject *args) {
     Py_ssize_t wins[MAX_WINDOWS], mwins[MAX_WINDOWS], n_win, n_mass;
     const Py_ssize_t n = kd.len / (Py_ssize_t)sizeof(int64_t);
     if (read_windows(win_tuple, wins, &n_win) < 0 || read_windows(mass_tuple, mwins, &n_mass) < 0) goto done;
+    if (n_kinds < 0 || n_kinds > 64) {
+        PyErr_SetString(PyExc_ValueError, "features(): n_kinds out of range");
+        goto done;
+    }
     if (n == 0 || st.len != n * N_STATS * (Py_ssize_t)sizeof(double) || fl.len != n * (Py_ssize_t)sizeof(double) ||
         bp.len != n * (Py_ssize_t)sizeof(double)) {
         PyErr_SetString(PyExc_ValueError, "features(): empty page or arrays of different lengths");
