@@ -104,3 +104,16 @@ def test_empty_files_and_invalid_utf8_are_read_not_crashed_on(tmp_path):
     broken.write_bytes(b"http://a\t\xff\xfe bad bytes then text\n")
     [doc] = read_documents(str(broken), ReaderConfig(tsv_text_encoding="plain"), StepStats("read"))
     assert doc.text == "\ufffd\ufffd bad bytes then text"  # replaced, as the JSONL reader does, never a crash
+
+
+@pytest.mark.parametrize("name", ["bom.tsv", "bom.tsv.gz"])
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path, name):
+    import gzip
+
+    data = "\ufeffhttp://a\tfirst text\nhttp://b\tsecond text\n".encode("utf-8")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    whole = [d.url for d in read_documents(str(path), ReaderConfig(), StepStats("read"))]
+    assert whole == ["http://a", "http://b"]
+    if not name.endswith(".gz"):  # a byte range that starts at 0 reads the same lines
+        assert [d.url for d in read_documents(str(path), ReaderConfig(), StepStats("read"), 0, 10)] == ["http://a"]
