@@ -92,3 +92,13 @@ def test_angle_brackets_without_a_closing_one_are_text():
     lines = split_lines("<p>before <a href='x'>link</a> <b>x</b></p>\n" + "<" * 50_000 + " tail")
     assert lines.texts == ["before link x", "<" * 50_000 + " tail"]
     assert lines.stats[0, COL["link_chars"]] == len("link") and lines.stats[1, COL["chars"]] == 50_004
+
+
+def test_every_string_width_and_lone_surrogates_are_read_alike():
+    # CPython stores a str in 1, 2 or 4 bytes a character by its widest one; the C pass has a loop for each.
+    base = split_lines('<p>caf\u00e9 <a href="x">link</a> end.</p>\nnext')
+    for wide in ("\u20ac", "\ud800", "\U0001f600"):
+        lines = split_lines(f'<p>caf\u00e9 <a href="x">link</a> end.</p>\nnext{wide}')
+        assert lines.texts == ["caf\u00e9 link end.", "next" + wide]
+        assert (lines.stats[0] == base.stats[0]).all() and (lines.kind == base.kind).all()
+        assert lines.stats[1, COL["chars"]] == 5
