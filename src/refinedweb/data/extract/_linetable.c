@@ -138,7 +138,7 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
         Py_ssize_t lo = 0, hi = text.len;
         if (chars > 0) {
             /* Trimmed by str.isspace, which also knows spaces that count as OTHER (U+2003, \v, \x1c..): a line of
-             * only those has no visible character, so it is an empty line (and hi - 1 below stays in bounds). */
+             * only those has no visible character, so it is an empty line. */
             while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, lo))) lo++;
             while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, hi - 1))) hi--;
             if (hi == lo) chars = 0;
