@@ -78,3 +78,27 @@ def test_tags_may_span_lines_and_an_unclosed_angle_bracket_is_text():
     lines = split_lines('<p>one <span\nclass="x">two</span> <a href="y">three</a></p>\nfour < five')
     assert lines.texts == ["one two three", "four < five"]
     assert lines.stats[0, COL["link_chars"]] == len("three")
+
+
+def test_a_line_of_only_unicode_spaces_is_an_empty_line():
+    # U+2003, \v and \x1c are str.isspace but not in the "space" category: such a line has no visible character.
+    lines = split_lines("first line\n\u2003\u2003\n\x0b\x1c\nlast line.")
+    assert lines.texts == ["first line", "last line."]
+    assert lines.stats[1, COL["gap_before"]] == 1 and lines.stats[1, COL["ends_sentence"]] == 1
+
+
+def test_angle_brackets_without_a_closing_one_are_text():
+    # The page ends in 50,000 of them: each is text, and the page is read once, not once per '<'.
+    lines = split_lines("<p>before <a href='x'>link</a> <b>x</b></p>\n" + "<" * 50_000 + " tail")
+    assert lines.texts == ["before link x", "<" * 50_000 + " tail"]
+    assert lines.stats[0, COL["link_chars"]] == len("link") and lines.stats[1, COL["chars"]] == 50_004
+
+
+def test_every_string_width_and_lone_surrogates_are_read_alike():
+    # CPython stores a str in 1, 2 or 4 bytes a character by its widest one; the C pass has a loop for each.
+    base = split_lines('<p>caf\u00e9 <a href="x">link</a> end.</p>\nnext')
+    for wide in ("\u20ac", "\ud800", "\U0001f600"):
+        lines = split_lines(f'<p>caf\u00e9 <a href="x">link</a> end.</p>\nnext{wide}')
+        assert lines.texts == ["caf\u00e9 link end.", "next" + wide]
+        assert (lines.stats[0] == base.stats[0]).all() and (lines.kind == base.kind).all()
+        assert lines.stats[1, COL["chars"]] == 5

@@ -71,6 +71,12 @@ def test_c_functions_reject_bad_arguments_instead_of_crashing():
         lt.split(b"<p>bytes</p>")
     with pytest.raises(ValueError):  # one flag row short
         lt.features(lines.stats, lines.kind, np.zeros(len(lines) - 1), np.zeros(len(lines)), 11, 8, (1,), (8,))
+    with pytest.raises(ValueError):  # a negative kind count would write before each row
+        lt.features(lines.stats, lines.kind, np.zeros(len(lines)), np.zeros(len(lines)), -5, 8, (1,), (8,))
+    with pytest.raises(ValueError):  # i + window would overflow
+        lt.features(lines.stats, lines.kind, np.zeros(len(lines)), np.zeros(len(lines)), 11, 8, (2**62,), (8,))
+    with pytest.raises(ValueError):
+        lt.stage2_inputs(np.ones(3), np.ones(3), (1,), (2**62,))
     with pytest.raises(TypeError):
         lt.keyword_lines(lines.texts, lines.stats[:, 1].copy(), 12.0, ("ok", 3), ())
     with pytest.raises(ValueError):

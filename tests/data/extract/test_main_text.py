@@ -152,3 +152,27 @@ def test_time_limit_still_holds():
     step = Extract.from_dict({"engine": "refinedweb", "timeout_seconds": 0.001, "max_html_bytes": 10_000_000})
     assert list(step([Document(id="x", text=big, metadata={"warc": {"payload": "html"}})])) == []
     assert step.stats.dropped == {"extract_timeout": 1}
+
+
+def test_odd_pages_are_extracted_or_counted_never_crash():
+    sentence = "This sentence is the only text of the page, and it is long enough to be kept. "
+    pages = {
+        "empty": "",
+        "no_text": "<html><body><div><span></span></div></body></html>",
+        "surrogate": "<html><body><p>broken \ud800 text</p></body></html>",  # not encodable: lexbor refuses it
+        "garbage": bytes(range(1, 256)).decode("latin-1") * 20,
+        "nul": f"<html><body><p>{sentence}\x00{sentence}</p></body></html>",
+        "deep": "<div>" * 20_000 + f"<p>{sentence}</p>" + "</div>" * 20_000,
+        "arabic": "<html lang='ar' dir='rtl'><body><p>" + "هذه جملة عربية طويلة بما يكفي لتكون النص الرئيسي. " * 6
+                  + "</p></body></html>",
+        "chinese": "<html><body><p>" + "这是一个足够长的中文句子，它应该被保留为正文。" * 6 + "</p></body></html>",
+    }
+    step = Extract.from_dict({"engine": "refinedweb"})
+    docs = [Document(id=name, text=html, metadata={"warc": {"payload": "html"}}) for name, html in pages.items()]
+    out = {d.id: d.text for d in step(docs)}
+    assert step.stats.total == len(pages) and step.stats.consistent()
+    assert step.stats.dropped["extract_error"] == 1 and step.stats.dropped["empty"] >= 2  # garbage: kept or empty
+    assert not {"empty", "no_text", "surrogate"} & set(out)
+    assert out["nul"].count("only text of the page") == 2
+    assert out["deep"] == sentence.strip()
+    assert "جملة عربية" in out["arabic"] and "中文句子" in out["chinese"]

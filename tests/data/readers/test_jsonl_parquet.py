@@ -48,3 +48,11 @@ def test_compressed_jsonl_round_trip(tmp_path):
         path = tmp_path / f"d.{fmt}"
         write_records(path, records, WriterConfig(format=fmt))
         assert [d.to_record() for d in read_documents(str(path))] == records
+
+
+def test_jsonl_with_a_byte_order_mark_keeps_its_first_record(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "a", "text": "first"}\n{"id": "b", "text": "second"}\n')
+    stats = StepStats("read")
+    assert [d.id for d in read_documents(str(path), ReaderConfig(), stats)] == ["a", "b"]
+    assert stats.dropped == {} and stats.consistent()

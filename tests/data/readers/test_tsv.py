@@ -40,14 +40,18 @@ def test_bad_lines_are_counted_with_their_reason(tmp_path):
         f"http://c\t{blank}\n"
         "http://d\tplain text, with an escaped\\nline break\n"
         "\n"
+        "  \n"
+        "http://e\t\n"
+        "\t  \n"
     )
     stats = StepStats("read")
     docs = list(read_documents(str(path), ReaderConfig(), stats))
     assert [d.text for d in docs] == ["first line\nsecond line", "plain text, with an escaped\nline break"]
-    assert stats.dropped == {"tsv_columns": 1, "no_text": 1} and stats.consistent()
+    # Blank lines are no records; a line with a tab but no text is one, counted.
+    assert stats.dropped == {"tsv_columns": 1, "no_text": 3} and stats.consistent()
     strict = StepStats("read")
     list(read_documents(str(path), ReaderConfig(tsv_text_encoding="base64"), strict))
-    assert strict.dropped == {"tsv_columns": 1, "no_text": 1, "invalid_base64": 1}
+    assert strict.dropped == {"tsv_columns": 1, "no_text": 2, "invalid_base64": 2}  # "  " is not base64
 
 
 def test_named_columns_fill_id_url_and_metadata(tmp_path):
@@ -100,3 +104,16 @@ def test_empty_files_and_invalid_utf8_are_read_not_crashed_on(tmp_path):
     broken.write_bytes(b"http://a\t\xff\xfe bad bytes then text\n")
     [doc] = read_documents(str(broken), ReaderConfig(tsv_text_encoding="plain"), StepStats("read"))
     assert doc.text == "\ufffd\ufffd bad bytes then text"  # replaced, as the JSONL reader does, never a crash
+
+
+@pytest.mark.parametrize("name", ["bom.tsv", "bom.tsv.gz"])
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path, name):
+    import gzip
+
+    data = "\ufeffhttp://a\tfirst text\nhttp://b\tsecond text\n".encode("utf-8")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    whole = [d.url for d in read_documents(str(path), ReaderConfig(), StepStats("read"))]
+    assert whole == ["http://a", "http://b"]
+    if not name.endswith(".gz"):  # a byte range that starts at 0 reads the same lines
+        assert [d.url for d in read_documents(str(path), ReaderConfig(), StepStats("read"), 0, 10)] == ["http://a"]

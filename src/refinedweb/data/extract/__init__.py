@@ -85,7 +85,8 @@ class ExtractConfig(StepConfig):
     timeout_seconds: float | None = 2.0
     """Per-document time limit; None disables it."""
     max_html_bytes: int = 5_000_000
-    """Pages larger than this are skipped as html_too_large."""
+    """Pages longer than this many characters of decoded HTML (not bytes: measuring bytes would encode every page
+    again) are skipped as html_too_large; a page of 3-byte CJK characters may hold three times this in UTF-8."""
     remove_urls: bool = False
     """RefinedWeb removes URLs from the extracted text."""
     min_chars: int = 1

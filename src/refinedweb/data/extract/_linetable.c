@@ -93,7 +93,7 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
     if (!texts) return NULL;
     if (vec_reserve(&text, n + 1) < 0) goto fail; /* a line is never longer than the page */
 
-    Py_ssize_t i = 0;
+    Py_ssize_t i = 0, gt = -1; /* gt: the first '>' at or after the current '<' (n: none left in the page) */
     int prev_empty = 0, first = 1;
     while (i <= n) {
         /* One line: [i, end). */
@@ -108,8 +108,12 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
             Py_UCS4 c = PyUnicode_READ(ukind, data, j);
             if (c == '\n') break;
             if (c == '<') {
-                Py_ssize_t k = j + 1;
-                while (k < n && PyUnicode_READ(ukind, data, k) != '>') k++;
+                /* Remembered between tags, so that a page of '<' without '>' is read once, not once per '<'. */
+                if (gt <= j) {
+                    gt = j + 1;
+                    while (gt < n && PyUnicode_READ(ukind, data, gt) != '>') gt++;
+                }
+                const Py_ssize_t k = gt;
                 if (k < n) { /* a tag: [j, k] */
                     if (k - j >= 2 && PyUnicode_READ(ukind, data, j + 1) == 'a' &&
                         PyUnicode_READ(ukind, data, j + 2) == ' ')
@@ -130,11 +134,16 @@ static Py_ALWAYS_INLINE inline PyObject *split_kind(PyObject *arg, const int uki
         }
         end = j;
         int64_t chars = count[OTHER] + count[PUNCT_END] + count[PUNCT] + count[DIGIT] + count[CJK] + count[SEP];
+        const void *t = text.data;
+        Py_ssize_t lo = 0, hi = text.len;
         if (chars > 0) {
-            const void *t = text.data;
-            Py_ssize_t lo = 0, hi = text.len;
+            /* Trimmed by str.isspace, which also knows spaces that count as OTHER (U+2003, \v, \x1c..): a line of
+             * only those has no visible character, so it is an empty line. */
             while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, lo))) lo++;
             while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(ukind, t, hi - 1))) hi--;
+            if (hi == lo) chars = 0;
+        }
+        if (chars > 0) {
             PyObject *s = PyUnicode_FromKindAndData(ukind, (const char *)t + lo * ukind, hi - lo);
             if (!s || PyList_Append(texts, s) < 0) { Py_XDECREF(s); goto fail; }
             Py_DECREF(s);
@@ -192,6 +201,7 @@ static PyObject *split(PyObject *self, PyObject *arg) {
  * windows are the half-widths of the context means and of the text-mass sums.
  */
 #define MAX_WINDOWS 8
+#define MAX_WINDOW ((Py_ssize_t)1 << 40)
 enum { N_CONTEXT = 4 };
 
 static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
@@ -200,6 +210,8 @@ static int read_windows(PyObject *tuple, Py_ssize_t *out, Py_ssize_t *count) {
     for (Py_ssize_t k = 0; k < *count; k++) {
         out[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, k));
         if (out[k] < 0) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative window"); return -1; }
+        /* Bounded so that i + window + 1 cannot overflow. */
+        if (out[k] > MAX_WINDOW) { PyErr_SetString(PyExc_ValueError, "window too large"); return -1; }
     }
     return 0;
 }
@@ -215,6 +227,10 @@ static PyObject *features(PyObject *self, PyObject *args) {
     Py_ssize_t wins[MAX_WINDOWS], mwins[MAX_WINDOWS], n_win, n_mass;
     const Py_ssize_t n = kd.len / (Py_ssize_t)sizeof(int64_t);
     if (read_windows(win_tuple, wins, &n_win) < 0 || read_windows(mass_tuple, mwins, &n_mass) < 0) goto done;
+    if (n_kinds < 0 || n_kinds > 64) {
+        PyErr_SetString(PyExc_ValueError, "features(): n_kinds out of range");
+        goto done;
+    }
     if (n == 0 || st.len != n * N_STATS * (Py_ssize_t)sizeof(double) || fl.len != n * (Py_ssize_t)sizeof(double) ||
         bp.len != n * (Py_ssize_t)sizeof(double)) {
         PyErr_SetString(PyExc_ValueError, "features(): empty page or arrays of different lengths");

@@ -41,7 +41,11 @@ def words_in_order(text: str) -> list[str]:
 
 def page_prf(gold: str, predicted: str) -> tuple[float, float, float]:
     """Token-level precision, recall, F1 of one page, exactly as /work/shared/tools/score_extraction.py computes them."""
-    a, b = tokens(gold), tokens(predicted)
+    return token_prf(tokens(gold), tokens(predicted))
+
+
+def token_prf(a: Counter, b: Counter) -> tuple[float, float, float]:
+    """``page_prf`` on bags of words already counted (gold ``a``, predicted ``b``); training reuses the gold's."""
     common = sum((a & b).values())
     p = common / max(1, sum(b.values()))
     r = common / max(1, sum(a.values()))

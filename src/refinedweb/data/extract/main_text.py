@@ -1,7 +1,7 @@
 """The ``refinedweb`` engine: lexbor render of every visible line → learned line classifier → main text.
 
     tree = parse_tree(html)                 # lexbor (C)
-    blocks = split_blocks(render(tree))     # resiliparse's minimal-HTML rendering, boilerplate elements skipped (C)
+    lines = split_lines(render(tree))       # resiliparse's minimal-HTML rendering, boilerplate elements skipped (C)
     keep = model.keep(features)             # two stacked classifiers and a per-page keep rule (C)
 
 Why this shape: a Python walk over a lexbor DOM costs more per page than resiliparse's whole C extraction, so the
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from refinedweb.data.extract.base import Extracted
-from refinedweb.data.extract.blocks import Lines, parse_tree, render, split_lines
+from refinedweb.data.extract.blocks import parse_tree, render, split_lines
 from refinedweb.data.extract.features import block_features
 from refinedweb.data.extract.scoring import load_model
 
@@ -46,17 +44,10 @@ def page_hints(tree, html: str) -> tuple[str | None, str | None]:
     return title, lang
 
 
-def score_lines(html: str) -> tuple[Lines, np.ndarray, str | None, str | None]:
-    """(every rendered line, which to keep, title, lang); the engine and the diagnostics share it."""
+def refinedweb(html: str, url: str = "") -> Extracted:
+    """Main text of ``html``; raises ``InputError('extract_error')`` for a page lexbor cannot parse."""
     tree = parse_tree(html)
     title, lang = page_hints(tree, html)
     lines = split_lines(render(tree))
-    if not len(lines):
-        return lines, np.zeros(0, dtype=bool), title, lang
-    return lines, load_model().keep(block_features(lines, title)), title, lang
-
-
-def refinedweb(html: str, url: str = "") -> Extracted:
-    """Main text of ``html``; raises ``InputError('extract_error')`` for a page lexbor cannot parse."""
-    lines, keep, title, lang = score_lines(html)
-    return Extracted(text=lines.text_of(keep), title=title, lang=lang)
+    text = lines.text_of(load_model().keep(block_features(lines, title))) if len(lines) else ""
+    return Extracted(text=text, title=title, lang=lang)

@@ -40,11 +40,12 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from refinedweb.data.extract.blocks import parse_tree, render, split_lines
-from refinedweb.data.extract.devsets import SETS, load_set, tokens, words_in_order
+from refinedweb.data.extract.devsets import SETS, load_set, token_prf, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
 from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs
 from refinedweb.errors import InputError
+from refinedweb.io import atomic_write_text
 
 _SHORT_LINE = 4
 _SHORT_REACH = 400
@@ -241,10 +242,7 @@ def kept_f1(pages: list[PageData], kept: list[np.ndarray]) -> float:
     scores = []
     for p, k in zip(pages, kept):
         pred = tokens("\n".join([t for t, keep in zip(p.texts, k.tolist()) if keep]))
-        common = sum((p.gold_tokens & pred).values())
-        prec = common / max(1, sum(pred.values()))
-        rec = common / max(1, sum(p.gold_tokens.values()))
-        scores.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+        scores.append(token_prf(p.gold_tokens, pred)[2])
     return float(np.mean(scores)) if scores else 0.0
 
 
@@ -338,13 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     report["threshold"] = model.threshold
     report["ratio"] = model.ratio
     report["seconds"] = round(time.time() - t0, 1)
+    # Atomic: an interrupted run must not leave a truncated model where the package loads it from.
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(model.to_dict(), fh, separators=(",", ":"))
-            fh.write("\n")
+        atomic_write_text(args.out, json.dumps(model.to_dict(), separators=(",", ":")) + "\n")
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=1)
+        atomic_write_text(args.report, json.dumps(report, indent=1))
     return 0
 
 

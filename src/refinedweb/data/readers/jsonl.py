@@ -3,6 +3,7 @@ that start inside ``[start, end)``, so consecutive units cover every line exactl
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Iterator
 
@@ -15,11 +16,13 @@ from refinedweb.stats import StepStats
 
 def read_lines(path: str, start: int, end: int | None) -> Iterator[tuple[int, str]]:
     """(position, line) of the lines that start in ``[start, end)``: position is the byte offset for plain files,
-    the line number for compressed ones (which are read whole). Shared by the line-based readers (JSONL, TSV)."""
+    the line number for compressed ones (which are read whole). Shared by the line-based readers (JSONL, TSV). A
+    UTF-8 byte-order mark at the start of the file is not part of the first line (it would make that record
+    invalid JSON, or a TSV line's first column start with U+FEFF)."""
     if end is None and start == 0:
         with open_text_stream(path) as handle:
             for number, line in enumerate(handle):
-                yield number, line
+                yield number, (line.removeprefix("\ufeff") if number == 0 else line)
         return
     with open_binary(path) as handle:
         offset = start
@@ -31,7 +34,8 @@ def read_lines(path: str, start: int, end: int | None) -> Iterator[tuple[int, st
             raw = handle.readline()
             if not raw:
                 break
-            yield offset, raw.decode("utf-8", errors="replace")
+            text = raw.removeprefix(codecs.BOM_UTF8) if offset == 0 else raw
+            yield offset, text.decode("utf-8", errors="replace")
             offset += len(raw)
 
 

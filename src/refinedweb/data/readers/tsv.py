@@ -51,7 +51,7 @@ def read_tsv(
     columns = config.tsv_columns.split(",")
     for position, line in read_lines(path, start, end):
         line = line.rstrip("\r\n")
-        if not line.strip():
+        if not line.strip() and "\t" not in line:  # a blank line is no record; "url<TAB>" (tabs) is one
             continue
         stats.total += 1
         values = line.split("\t")
