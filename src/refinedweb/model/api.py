@@ -64,6 +64,12 @@ def _type_ok(value: Any, accepted: tuple) -> bool:
     return isinstance(value, tuple(kinds))
 
 
+def _same(value: Any, neutral: Any) -> bool:
+    """Equal and of the same JSON kind: ``0`` is not ``false`` (``logprobs: 0`` asks for log-probabilities)."""
+    return value == neutral and isinstance(value, bool) == isinstance(neutral, bool) and (value is None) == (
+        neutral is None)
+
+
 def check_fields(body: Any, endpoint: str, served_name: str) -> dict[str, Any]:
     """The request object with every field known, well typed and (for ``model``) naming this server's model."""
     if not isinstance(body, dict):
@@ -71,7 +77,7 @@ def check_fields(body: Any, endpoint: str, served_name: str) -> dict[str, Any]:
     fields = {**_FIELDS, **_ENDPOINT_FIELDS[endpoint]}
     for key, value in body.items():
         if key in _NEUTRAL:
-            if value not in _NEUTRAL[key] or isinstance(value, bool) != isinstance(_NEUTRAL[key][0], bool):
+            if not any(_same(value, neutral) for neutral in _NEUTRAL[key]):
                 raise RequestError(f"{key}={value!r} is not supported by this server; leave it out", key)
             continue
         if key not in fields:
