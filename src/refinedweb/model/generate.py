@@ -101,9 +101,8 @@ class Generator:
         self._takes_logits_to_keep = "logits_to_keep" in forward
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", dtype: str | None = None) -> "Generator":
+    def load(cls, path: str | Path, device: str = "cpu") -> "Generator":
         """Load a local model folder (``config.json``, weights, tokenizer files); nothing is downloaded."""
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -111,10 +110,9 @@ class Generator:
         if not (folder / "config.json").is_file():
             raise ConfigError(f"--model {path}: not a model folder (no config.json); pass a checkpoint directory")
         hf_logging.disable_progress_bar()
-        options = {"dtype": getattr(torch, dtype)} if dtype else {}  # default: transformers' choice for the folder
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **options)
+            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load a causal LM and its tokenizer from {folder}: {exc}") from None
         return cls(model.to(device), tokenizer)
