@@ -51,3 +51,12 @@ def test_a_folder_without_a_model_exits_2(tmp_path, capsys):
 def test_an_encoder_folder_exits_2_naming_the_problem(tiny_bert, capsys):
     assert main(["generate", "--model", str(tiny_bert), "--prompt", "x"]) == 2
     assert "not hold a causal language model" in capsys.readouterr().err
+
+
+def test_a_prompt_that_is_not_utf8_exits_2(tiny_llama, capsys, monkeypatch):
+    # Python hands undecodable argv/stdin bytes over as lone surrogates; the tokenizer would raise a TypeError
+    assert main(["generate", "--model", str(tiny_llama), "--prompt", "caf\udce9"]) == 2
+    assert "--prompt is not valid UTF-8" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("caf\udce9"))
+    assert main(["generate", "--model", str(tiny_llama), "--prompt", "-"]) == 2
+    assert "stdin is not valid UTF-8" in capsys.readouterr().err
