@@ -10,8 +10,8 @@ What a request may hold (anything else is a 400 that names the field):
   only at their neutral value (``frequency_penalty: 0``, ``logprobs: null``, ``echo: false``, ...);
 - ``/v1/completions``: ``prompt``, a string or a list of strings;
 - ``/v1/chat/completions``: ``messages`` (``role`` system/user/assistant/developer, ``content`` a string or text
-  parts) and ``max_completion_tokens``. The tokenizer's chat template formats them when it has one; otherwise
-  ``DEFAULT_TEMPLATE`` (see ``chat_prompt``).
+  parts) and ``max_completion_tokens``. The tokenizer's chat template formats them when it has one; otherwise a
+  plain ``User: ... / Assistant:`` layout (see ``chat_prompt``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ _ENDPOINT_FIELDS = {
     "chat": {"messages": (list,), "max_completion_tokens": (int, None)},
 }
 ROLES = ("system", "developer", "user", "assistant")
-DEFAULT_TEMPLATE = "{system}\n\n" "User: {user}\n" "Assistant: {assistant}\n"  # documented; see chat_prompt
 DEFAULT_CHAT_STOP = "\nUser:"  # with the default template, the model should not write the next user turn
 
 
