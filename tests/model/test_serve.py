@@ -186,6 +186,13 @@ def test_bad_chat_requests(server, messages, words):
     assert status == 400 and words in out["error"]["message"]
 
 
+def test_chat_stop_limit_counts_the_stop_the_default_format_adds(server):
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    status, out = post(server, "/v1/chat/completions", {**body, "stop": [f"s{i}" for i in range(16)]})
+    assert status == 400 and out["error"]["param"] == "stop" and "at most 15" in out["error"]["message"]
+    assert post(server, "/v1/chat/completions", {**body, "stop": [f"s{i}" for i in range(15)]})[0] == 200
+
+
 def _exchange(server, data: bytes) -> tuple[bytes, bytes]:
     host, port = server.server_address[:2]
     with socket.create_connection((host, port), timeout=10) as sock:

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from refinedweb.errors import ConfigError
 from refinedweb.model import api
 from refinedweb.model.api import RequestError
-from refinedweb.model.generate import Completion, Generator
+from refinedweb.model.generate import MAX_STOP_STRINGS, Completion, Generator
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far more than any prompt that fits a context; stops memory abuse
 READ_TIMEOUT_S = 30  # a client that sends its body slower than this is dropped
@@ -124,6 +124,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             prompt, implied_stop = api.chat_prompt(gen.tokenizer, api.chat_messages(body))
             prompts, params.stop = [prompt], params.stop + [s for s in implied_stop if s not in params.stop]
+            if len(params.stop) > MAX_STOP_STRINGS:  # name the user's field, not the sum with the implied stop
+                raise RequestError(f"stop: at most {MAX_STOP_STRINGS - len(implied_stop)} strings with this "
+                                   f"model's chat format, which adds {implied_stop!r}", "stop")
         if len(prompts) * n > api.MAX_CHOICES:
             raise RequestError(f"prompts x n = {len(prompts) * n} exceeds {api.MAX_CHOICES} choices per request", "n")
         prompt_ids = [gen.encode(p) for p in prompts]
