@@ -261,3 +261,26 @@ def test_a_client_leaving_mid_stream_frees_the_model(server):
         assert b"200" in sock.recv(100)
     status, out = post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})
     assert status == 200 and out["usage"]["completion_tokens"] == 2
+
+
+def test_a_client_that_stops_reading_a_stream_is_dropped_not_an_internal_error(server, monkeypatch):
+    """A write that times out (the client's buffers are full and it does not read) ends the request quietly."""
+    from refinedweb.model.serve import Handler
+
+    logged = []
+    monkeypatch.setattr(Handler, "log_error", lambda self, fmt, *args: logged.append(fmt % args))
+
+    def write_times_out(self, payload):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(Handler, "_event", write_times_out)
+    host, port = server.server_address[:2]
+    body = json.dumps({"prompt": "the cat", "max_tokens": 20, "temperature": 0, "stream": True}).encode()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode()
+                     + b"\r\n\r\n" + body)
+        while sock.recv(65536):
+            pass
+    monkeypatch.undo()
+    assert logged == []
+    assert post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})[0] == 200

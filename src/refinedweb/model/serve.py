@@ -29,7 +29,9 @@ from refinedweb.model.api import RequestError
 from refinedweb.model.generate import MAX_STOP_STRINGS, Completion, Generator
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far more than any prompt that fits a context; stops memory abuse
-READ_TIMEOUT_S = 30  # a client that sends its body slower than this is dropped
+READ_TIMEOUT_S = 30  # a client that sends its body, or reads the answer, slower than this is dropped
+# A client that left, or stopped reading for READ_TIMEOUT_S (a write times out): stop, nothing to answer or log.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, TimeoutError)
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -80,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(endpoint, body)
         except RequestError as exc:
             self._send_error(exc)
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             pass  # the client left; nothing to answer
         except Exception as exc:  # noqa: BLE001 (one request fails, the server goes on)
             self.log_error("internal error on %s: %r", self.path, exc)
@@ -171,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
                     done.append(completion)
                 if delta or reason:
                     self._event(api.envelope(rid, obj, model, [api.choice(endpoint, row, delta, reason, True)]))
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             events.close()  # stop generating for a client that left
             raise
         except Exception as exc:  # noqa: BLE001 (headers are sent: report in the stream, then end it)
@@ -208,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send_error(self, error: RequestError) -> None:
         try:
             self._send_json(error.status, error.body())
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             pass
 
 
