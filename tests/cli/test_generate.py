@@ -6,7 +6,7 @@ import pytest
 
 from refinedweb.cli import main
 
-from ..model._tiny_models import minilm, tiny_llama  # noqa: F401  (fixtures)
+from ..model._tiny_models import minilm, tiny_bert, tiny_llama  # noqa: F401  (fixtures)
 
 pytest.importorskip("torch")
 
@@ -46,3 +46,17 @@ def test_bad_options_exit_2_with_a_message(tiny_llama, capsys, extra, words):
 def test_a_folder_without_a_model_exits_2(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path), "--prompt", "x"]) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_an_encoder_folder_exits_2_naming_the_problem(tiny_bert, capsys):
+    assert main(["generate", "--model", str(tiny_bert), "--prompt", "x"]) == 2
+    assert "not hold a causal language model" in capsys.readouterr().err
+
+
+def test_a_prompt_that_is_not_utf8_exits_2(tiny_llama, capsys, monkeypatch):
+    # Python hands undecodable argv/stdin bytes over as lone surrogates; the tokenizer would raise a TypeError
+    assert main(["generate", "--model", str(tiny_llama), "--prompt", "caf\udce9"]) == 2
+    assert "--prompt is not valid UTF-8" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("caf\udce9"))
+    assert main(["generate", "--model", str(tiny_llama), "--prompt", "-"]) == 2
+    assert "stdin is not valid UTF-8" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import torch
 from refinedweb.errors import ConfigError
 from refinedweb.model.generate import GenerationParams, Generator
 
-from ._tiny_models import minilm, tiny_llama  # noqa: F401  (fixtures)
+from ._tiny_models import minilm, tiny_bert, tiny_llama  # noqa: F401  (fixtures)
 from .conftest import byte_tokenizer
 
 PROMPTS = ["the cat sat on the mat", "hello", "a much longer prompt about the history of the world"]
@@ -181,6 +181,16 @@ def test_prompts_that_do_not_fit_raise_config_error(byte_gen):
 def test_load_refuses_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(ConfigError, match="config.json"):
         Generator.load(tmp_path)
+
+
+def test_load_refuses_an_encoder_a_folder_without_tokenizer_and_an_unknown_device(tiny_bert, tiny_llama, tmp_path):
+    with pytest.raises(ConfigError, match="not hold a causal language model.*BertModel"):
+        Generator.load(tiny_bert)  # transformers would give it a random LM head and generate noise
+    (tmp_path / "config.json").write_bytes((tiny_llama / "config.json").read_bytes())
+    with pytest.raises(ConfigError, match="no tokenizer files"):
+        Generator.load(tmp_path)
+    with pytest.raises(ConfigError, match="not a torch device"):
+        Generator.load(tiny_llama, device="gpu0")
 
 
 @pytest.mark.gpu

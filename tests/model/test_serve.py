@@ -139,6 +139,16 @@ def test_streaming_concatenates_to_the_same_text(server, path, body):
 @pytest.mark.parametrize("raw, status, words", [
     (b"{not json", 400, "not valid JSON"),
     (b"[1, 2]", 400, "JSON object"),
+    (b'{"prompt": "caf\xe9"}', 400, "not valid JSON"),  # Latin-1, not UTF-8
+    (b"[" * 100_000 + b"]" * 100_000, 400, "not valid JSON"),  # nesting deeper than the parser's recursion
+    (b'{"prompt": "x", "max_tokens": ' + b"9" * 5000 + b"}", 400, "not valid JSON"),  # past Python's int limit
+    (b'{"prompt": "a\\ud800b"}', 400, "not valid JSON"),  # a lone surrogate: JSON, but not text
+    (json.dumps({"prompt": "x", "logprobs": 0}).encode(), 400, "not supported"),  # 0 asks for log-probs, unlike null
+    (json.dumps({"prompt": "x", "n": -2}).encode(), 400, "n=-2"),
+    (json.dumps({"prompt": ["a", 7]}).encode(), 400, "list of strings"),
+    (json.dumps({"prompt": ["a", ""]}).encode(), 400, "empty"),
+    (json.dumps({"prompt": "x", "stop": ["a", ""]}).encode(), 400, "stop"),
+    (b'{"prompt": "x", "top_p": -Infinity}', 400, "finite"),
     (json.dumps({"prompt": "x", "temprature": 1}).encode(), 400, "unknown field 'temprature'"),
     (json.dumps({"prompt": 5}).encode(), 400, "'prompt' has the wrong type"),
     (json.dumps({"prompt": "x", "max_tokens": "9"}).encode(), 400, "'max_tokens' has the wrong type"),
@@ -176,13 +186,51 @@ def test_bad_chat_requests(server, messages, words):
     assert status == 400 and words in out["error"]["message"]
 
 
-def test_oversized_bodies_and_missing_length_are_refused(server):
+def test_chat_stop_limit_counts_the_stop_the_default_format_adds(server):
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    status, out = post(server, "/v1/chat/completions", {**body, "stop": [f"s{i}" for i in range(16)]})
+    assert status == 400 and out["error"]["param"] == "stop" and "at most 15" in out["error"]["message"]
+    assert post(server, "/v1/chat/completions", {**body, "stop": [f"s{i}" for i in range(15)]})[0] == 200
+
+
+def _exchange(server, data: bytes) -> tuple[bytes, bytes]:
     host, port = server.server_address[:2]
-    for head, status in [(b"Content-Length: 999999999\r\n", b"413"), (b"", b"411")]:
-        with socket.create_connection((host, port), timeout=10) as sock:
-            sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
-            assert sock.recv(200).split(b" ")[1] == status
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b" ")[1], body
+
+
+@pytest.mark.parametrize("head, status", [
+    (b"Content-Length: 999999999\r\n", b"413"),
+    (b"", b"411"),
+    (b"Transfer-Encoding: chunked\r\n", b"411"),
+    (b"Content-Length: -1\r\n", b"400"),
+])
+def test_oversized_bodies_and_bad_lengths_are_refused(server, head, status):
+    got, body = _exchange(server, b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
+    assert got == status and json.loads(body)["error"]["message"]
     assert post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})[0] == 200
+
+
+def test_a_body_slower_than_the_read_timeout_gets_408(server, monkeypatch):
+    from refinedweb.model.serve import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 0.5)
+    status, body = _exchange(server, b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+    assert status == b"408" and "did not arrive" in json.loads(body)["error"]["message"]
+
+
+@pytest.mark.parametrize("request_line, status", [
+    (b"OPTIONS /v1/completions HTTP/1.1", b"501"),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1", b"414"),
+])
+def test_http_level_refusals_are_openai_errors_not_html(server, request_line, status):
+    got, body = _exchange(server, request_line + b"\r\nHost: x\r\n\r\n")
+    assert got == status and json.loads(body)["error"]["type"]
 
 
 def test_concurrent_requests_all_succeed(server, gen):
@@ -213,3 +261,26 @@ def test_a_client_leaving_mid_stream_frees_the_model(server):
         assert b"200" in sock.recv(100)
     status, out = post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})
     assert status == 200 and out["usage"]["completion_tokens"] == 2
+
+
+def test_a_client_that_stops_reading_a_stream_is_dropped_not_an_internal_error(server, monkeypatch):
+    """A write that times out (the client's buffers are full and it does not read) ends the request quietly."""
+    from refinedweb.model.serve import Handler
+
+    logged = []
+    monkeypatch.setattr(Handler, "log_error", lambda self, fmt, *args: logged.append(fmt % args))
+
+    def write_times_out(self, payload):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(Handler, "_event", write_times_out)
+    host, port = server.server_address[:2]
+    body = json.dumps({"prompt": "the cat", "max_tokens": 20, "temperature": 0, "stream": True}).encode()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode()
+                     + b"\r\n\r\n" + body)
+        while sock.recv(65536):
+            pass
+    monkeypatch.undo()
+    assert logged == []
+    assert post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})[0] == 200

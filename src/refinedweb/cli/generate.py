@@ -40,13 +40,28 @@ def params_from_args(args: argparse.Namespace):
     return params
 
 
+def read_prompt(value: str) -> str:
+    """The ``--prompt`` text (stdin for ``-``). Bytes that are not UTF-8 reach Python as lone surrogates, which the
+    tokenizer rejects with a TypeError: refuse them here, by name."""
+    from refinedweb.errors import ConfigError
+
+    source = "stdin" if value == "-" else "--prompt"
+    try:
+        prompt = sys.stdin.read() if value == "-" else value
+        prompt.encode("utf-8")
+    except UnicodeError as exc:
+        raise ConfigError(f"{source} is not valid UTF-8 text ({exc.reason} at character {exc.start}); convert it, "
+                          "e.g. with iconv -t UTF-8") from None
+    return prompt
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
     from refinedweb.model.generate import Generator
 
     params = params_from_args(args)
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = read_prompt(args.prompt)
     generator = Generator.load(args.model, device=args.device)
     if args.echo:
         sys.stdout.write(prompt)

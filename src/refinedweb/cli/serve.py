@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a TCP port; use 0-65535")
+    if args.max_body_bytes is not None and args.max_body_bytes < 1:
+        raise ConfigError(f"--max-body-bytes {args.max_body_bytes} must be at least 1 (default: {MAX_BODY_BYTES})")
     generator = Generator.load(args.model, device=args.device)
     name = args.model_name or Path(args.model).resolve().name
     server = make_server(generator, name, args.host, args.port, max_body=args.max_body_bytes or MAX_BODY_BYTES)

@@ -10,8 +10,8 @@ What a request may hold (anything else is a 400 that names the field):
   only at their neutral value (``frequency_penalty: 0``, ``logprobs: null``, ``echo: false``, ...);
 - ``/v1/completions``: ``prompt``, a string or a list of strings;
 - ``/v1/chat/completions``: ``messages`` (``role`` system/user/assistant/developer, ``content`` a string or text
-  parts) and ``max_completion_tokens``. The tokenizer's chat template formats them when it has one; otherwise
-  ``DEFAULT_TEMPLATE`` (see ``chat_prompt``).
+  parts) and ``max_completion_tokens``. The tokenizer's chat template formats them when it has one; otherwise a
+  plain ``User: ... / Assistant:`` layout (see ``chat_prompt``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ _ENDPOINT_FIELDS = {
     "chat": {"messages": (list,), "max_completion_tokens": (int, None)},
 }
 ROLES = ("system", "developer", "user", "assistant")
-DEFAULT_TEMPLATE = "{system}\n\n" "User: {user}\n" "Assistant: {assistant}\n"  # documented; see chat_prompt
 DEFAULT_CHAT_STOP = "\nUser:"  # with the default template, the model should not write the next user turn
 
 
@@ -64,6 +63,12 @@ def _type_ok(value: Any, accepted: tuple) -> bool:
     return isinstance(value, tuple(kinds))
 
 
+def _same(value: Any, neutral: Any) -> bool:
+    """Equal and of the same JSON kind: ``0`` is not ``false`` (``logprobs: 0`` asks for log-probabilities)."""
+    return value == neutral and isinstance(value, bool) == isinstance(neutral, bool) and (value is None) == (
+        neutral is None)
+
+
 def check_fields(body: Any, endpoint: str, served_name: str) -> dict[str, Any]:
     """The request object with every field known, well typed and (for ``model``) naming this server's model."""
     if not isinstance(body, dict):
@@ -71,7 +76,7 @@ def check_fields(body: Any, endpoint: str, served_name: str) -> dict[str, Any]:
     fields = {**_FIELDS, **_ENDPOINT_FIELDS[endpoint]}
     for key, value in body.items():
         if key in _NEUTRAL:
-            if value not in _NEUTRAL[key] or isinstance(value, bool) != isinstance(_NEUTRAL[key][0], bool):
+            if not any(_same(value, neutral) for neutral in _NEUTRAL[key]):
                 raise RequestError(f"{key}={value!r} is not supported by this server; leave it out", key)
             continue
         if key not in fields:

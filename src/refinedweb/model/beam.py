@@ -53,13 +53,14 @@ def beam_search(gen: Any, prompt: list[int], params: Any, max_new: int) -> tuple
             top_scores, top_index = top_scores[0], top_index[0]
             from_beam, token = top_index // vocab, top_index % vocab  # (C,), (C,)
             last_step = step + 1 == max_new
-            ends = torch.isin(token, eos) | last_step  # (C,)
+            hits_eos = torch.isin(token, eos)  # (C,)
+            ends = hits_eos | last_step  # (C,)
 
             length = (step + 1) ** LENGTH_PENALTY
-            for rank in range(k):  # only the K best candidates may finish
-                if ends[rank]:
+            for rank, (end, eos_hit) in enumerate(zip(ends[:k].tolist(), hits_eos[:k].tolist())):
+                if end:  # only the K best candidates may finish
                     tokens = generated[from_beam[rank]].tolist() + [int(token[rank])]
-                    finished.append((float(top_scores[rank]) / length, tokens, bool(torch.isin(token[rank], eos))))
+                    finished.append((float(top_scores[rank]) / length, tokens, eos_hit))
             finished = sorted(finished, key=lambda h: -h[0])[:k]
             if last_step:
                 break

@@ -101,23 +101,42 @@ class Generator:
         self._takes_logits_to_keep = "logits_to_keep" in forward
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", dtype: str | None = None) -> "Generator":
-        """Load a local model folder (``config.json``, weights, tokenizer files); nothing is downloaded."""
+    def load(cls, path: str | Path, device: str = "cpu") -> "Generator":
+        """Load a local model folder (``config.json``, weights, tokenizer files); nothing is downloaded. ConfigError
+        when the folder, its tokenizer, the kind of model or the device is not usable."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
         from transformers.utils import logging as hf_logging
 
-        folder = Path(path)
-        if not (folder / "config.json").is_file():
-            raise ConfigError(f"--model {path}: not a model folder (no config.json); pass a checkpoint directory")
+        from refinedweb.model.finetune.models import TOKENIZER_FILES, check_model_dir
+
+        folder = check_model_dir(str(path))
+        if not any((folder / name).exists() for name in TOKENIZER_FILES):
+            raise ConfigError(f"--model {path}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); save the tokenizer "
+                              "the model was trained with into the folder (tokenizer.save_pretrained(folder))")
+        try:
+            torch_device = torch.device(device)
+        except RuntimeError:
+            raise ConfigError(f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N") from None
+        if torch_device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: torch sees no CUDA device; use --device cpu")
         hf_logging.disable_progress_bar()
-        options = {"dtype": getattr(torch, dtype)} if dtype else {}  # default: transformers' choice for the folder
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **options)
+            model, info = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, output_loading_info=True)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load a causal LM and its tokenizer from {folder}: {exc}") from None
-        return cls(model.to(device), tokenizer)
+        # transformers maps an encoder folder (BERT) to a causal-LM class too, with a fresh random LM head, and would
+        # generate noise: refuse a saved architecture that is not a causal LM, and weights the folder lacks.
+        saved, missing = model.config.architectures or [], sorted(info["missing_keys"])
+        not_causal = bool(saved) and not set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values()).intersection(saved)
+        if not_causal or missing:
+            why = [f"its config.json names {', '.join(saved)}"] if not_causal else []
+            why += [f"it lacks {len(missing)} weights of the LM ({missing[0]}, ...)"] if missing else []
+            raise ConfigError(f"--model {path} does not hold a causal language model ({'; '.join(why)}); pass a "
+                              "decoder checkpoint, such as one written by `refinedweb pretrain` or a *ForCausalLM folder")
+        return cls(model.to(torch_device), tokenizer)
 
     @property
     def context_length(self) -> int | None:

@@ -8,8 +8,10 @@ Endpoints: ``GET /health``, ``GET /v1/models``, ``POST /v1/completions``, ``POST
 
 Robustness: each connection has its own thread, but one lock lets a single request use the model at a time (the
 others wait, up to ``queue_timeout`` seconds, then get 503). Every request is checked before the model runs: body
-size (413), JSON (400), field names and types (400), parameter ranges and prompt length against the model's context
-(400, via ``Generator.check``). Errors are OpenAI error objects; an unexpected exception becomes a 500 for that
+size (413; 411 without Content-Length), a body slower than ``READ_TIMEOUT_S`` (408), JSON that is UTF-8 text within
+Python's nesting and integer limits (400), field names and types (400), parameter ranges and prompt length against the
+model's context (400, via ``Generator.check``). http.server's own refusals (unknown method, bad request line) are
+OpenAI error objects too. Errors are OpenAI error objects; an unexpected exception becomes a 500 for that
 request only. The server never opens a path a client names: ``model`` is only compared with the served name.
 """
 
@@ -17,16 +19,19 @@ from __future__ import annotations
 
 import json
 import threading
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 from refinedweb.errors import ConfigError
 from refinedweb.model import api
 from refinedweb.model.api import RequestError
-from refinedweb.model.generate import Completion, Generator
+from refinedweb.model.generate import MAX_STOP_STRINGS, Completion, Generator
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far more than any prompt that fits a context; stops memory abuse
-READ_TIMEOUT_S = 30  # a client that sends its body slower than this is dropped
+READ_TIMEOUT_S = 30  # a client that sends its body, or reads the answer, slower than this is dropped
+# A client that left, or stopped reading for READ_TIMEOUT_S (a write times out): stop, nothing to answer or log.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, TimeoutError)
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -77,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(endpoint, body)
         except RequestError as exc:
             self._send_error(exc)
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             pass  # the client left; nothing to answer
         except Exception as exc:  # noqa: BLE001 (one request fails, the server goes on)
             self.log_error("internal error on %s: %r", self.path, exc)
@@ -92,16 +97,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_json(self) -> Any:
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            raise RequestError("a Content-Length header is required", status=411)
+        if length is None:
+            raise RequestError("a Content-Length header is required (chunked bodies are not accepted)", status=411)
+        if not length.isdigit():
+            raise RequestError(f"Content-Length {length!r} is not a byte count")
         if int(length) > self.server.max_body:
             raise RequestError(f"request body of {length} bytes exceeds the limit of {self.server.max_body}",
                                status=413)
-        raw = self.rfile.read(int(length))
         try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestError(f"the request body is not valid JSON: {exc}") from None
+            raw = self.rfile.read(int(length))
+        except TimeoutError:
+            raise RequestError(f"the request body did not arrive within {self.timeout} s", status=408) from None
+        try:
+            body = json.loads(raw.decode("utf-8"))
+            # A lone surrogate ("\ud800") is valid JSON but not text: the tokenizer would fail on it later.
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except (UnicodeError, ValueError, RecursionError) as exc:
+            # ValueError: bad JSON, or an integer of more than 4,300 digits; RecursionError: nesting too deep.
+            raise RequestError(f"the request body is not valid JSON text: {exc}") from None
+        return body
 
     def _answer(self, endpoint: str, body: dict[str, Any]) -> None:
         gen = self.server.generator
@@ -112,6 +126,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             prompt, implied_stop = api.chat_prompt(gen.tokenizer, api.chat_messages(body))
             prompts, params.stop = [prompt], params.stop + [s for s in implied_stop if s not in params.stop]
+            if len(params.stop) > MAX_STOP_STRINGS:  # name the user's field, not the sum with the implied stop
+                raise RequestError(f"stop: at most {MAX_STOP_STRINGS - len(implied_stop)} strings with this "
+                                   f"model's chat format, which adds {implied_stop!r}", "stop")
         if len(prompts) * n > api.MAX_CHOICES:
             raise RequestError(f"prompts x n = {len(prompts) * n} exceeds {api.MAX_CHOICES} choices per request", "n")
         prompt_ids = [gen.encode(p) for p in prompts]
@@ -156,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
                     done.append(completion)
                 if delta or reason:
                     self._event(api.envelope(rid, obj, model, [api.choice(endpoint, row, delta, reason, True)]))
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             events.close()  # stop generating for a client that left
             raise
         except Exception as exc:  # noqa: BLE001 (headers are sent: report in the stream, then end it)
@@ -179,12 +196,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":  # a HEAD answer has headers only
+            self.wfile.write(data)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (unknown method, bad request line, URI or headers too long) as OpenAI error
+        objects instead of its HTML page."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        kind = "not_found_error" if code == 404 else "server_error" if code >= 500 else "invalid_request_error"
+        self._send_error(RequestError(message or HTTPStatus(code).phrase, status=code, kind=kind))
 
     def _send_error(self, error: RequestError) -> None:
         try:
             self._send_json(error.status, error.body())
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             pass
 
 

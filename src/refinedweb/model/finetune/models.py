@@ -18,7 +18,7 @@ from pathlib import Path
 
 from refinedweb.errors import ConfigError, MissingDependencyError
 
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "tokenizer.model", "vocab.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "tokenizer.model", "vocab.json")
 _DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "attention_dropout",
                  "hidden_dropout", "dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop")
 META_FILE = "finetune.json"
@@ -45,9 +45,9 @@ def check_model_dir(path: str, what: str = "--model") -> Path:
 def load_tokenizer(model_path: str, tokenizer_path: str | None = None):
     """The tokenizer from ``tokenizer_path`` or the model folder; a pad token is added from EOS/UNK when missing."""
     path = Path(tokenizer_path or model_path)
-    if not any((path / name).exists() for name in _TOKENIZER_FILES):
+    if not any((path / name).exists() for name in TOKENIZER_FILES):
         raise ConfigError(
-            f"{path}: no tokenizer files ({', '.join(_TOKENIZER_FILES)}); copy the tokenizer the model was trained "
+            f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); copy the tokenizer the model was trained "
             "with into the folder (tokenizer.save_pretrained(folder)) or pass --tokenizer FOLDER"
         )
     auto = _transformers().AutoTokenizer
