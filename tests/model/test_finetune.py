@@ -143,6 +143,18 @@ def test_sft_masks_prompts_and_replay_mixes_lm_loss(tiny_llama, tmp_path):
     assert [h["task"] for h in r5[1:]] != pytest.approx([h["task"] for h in plain[1:]])
     assert _results(tmp_path / "plain")["validation"]["perplexity"] > 1
 
+    # Saved with its training layout as the chat template: serve's chat prompt gives the very ids trained on.
+    from refinedweb.model import api
+    from refinedweb.model.generate import Generator
+
+    saved = Generator.load(tmp_path / "plain" / "model")
+    assert json.loads((tmp_path / "plain" / "model" / "finetune.json").read_text())["chat_template_added"] is True
+    prompt, stop = api.chat_prompt(saved.tokenizer, [{"role": "user", "content": "say hi"}])
+    assert saved.encode(prompt) == feature["input_ids"][:prompt_len] and stop == []
+    with_system = api.chat_prompt(saved.tokenizer, [{"role": "system", "content": "be brief"},
+                                                     {"role": "user", "content": "say hi"}])[0]
+    assert with_system == "[CLS]be brief\n\n" + DEFAULT_TEMPLATE.format(prompt="say hi")
+
 
 def test_bad_inputs_exit_2_with_a_clear_message(tiny_bert, tmp_path, capsys):
     unseen = tmp_path / "unseen.conll"

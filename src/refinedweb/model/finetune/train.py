@@ -23,6 +23,7 @@ from refinedweb.model.finetune.losses import (count, distill_count, distill_loss
 from refinedweb.model.finetune.models import (add_lora, freeze, load_finetuned, load_task_model, load_tokenizer,
                                               save_finetuned)
 from refinedweb.model.finetune.predict import autocast, cache_teacher_outputs, predict, selection_metric
+from refinedweb.model.tasks.instructions import attach_chat_template
 
 
 PARTS = ("task", "distill", "replay")  # the terms of the training loss, logged per step
@@ -277,6 +278,9 @@ def finetune(cfg: FinetuneConfig, log=print) -> dict:
     results["config"] = cfg.to_dict()
     meta = {"task": cfg.task, "labels": labels, "base_model": str(Path(cfg.model).resolve()),
             "label_scheme": "iob2" if cfg.task == "ner" else None}
+    if cfg.task == "sft":
+        # Saved with the prompt layout it was trained on, so that serve and apply_chat_template prompt it alike.
+        meta["chat_template_added"] = attach_chat_template(tokenizer)
     results["saved"] = save_finetuned(model, tokenizer, output, meta, cfg.merge_lora)
     atomic_write_text(output / "results.json", json.dumps(results, indent=2))
     return results

@@ -4,6 +4,10 @@ accepted as synonyms, the Alpaca field names), and the prompt format around them
 The prompt is rendered with the tokenizer's chat template when it has one (one user turn, then the generation
 prompt), else with a plain default. Only the response tokens (and the end-of-sequence token after them) carry
 loss: the model learns to answer, not to reproduce prompts.
+
+A model tuned with the plain default is saved with ``SFT_CHAT_TEMPLATE`` as its tokenizer's chat template
+(``attach_chat_template``): ``refinedweb serve`` and any ``apply_chat_template`` caller then prompt it in the layout
+it was trained on, BOS token included, instead of a generic ``User:/Assistant:`` layout it never saw.
 """
 
 from __future__ import annotations
@@ -15,6 +19,18 @@ from refinedweb.io import open_text_stream
 from refinedweb.model.tasks.tabular import jsonl_rows
 
 DEFAULT_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
+SFT_CHAT_TEMPLATE = (
+    "{% if bos_token %}{{ bos_token }}{% endif %}"
+    "{% for m in messages %}"
+    "{% if m['role'] in ('system', 'developer') %}{{ m['content'] }}\n\n"
+    "{% elif m['role'] == 'user' %}### Instruction:\n{{ m['content'] }}\n\n### Response:\n"
+    "{% else %}{{ m['content'] }}{{ eos_token }}\n\n{% endif %}"
+    "{% endfor %}"
+)
+"""``DEFAULT_TEMPLATE`` as a chat template: one user turn renders exactly the text (and, through the BOS token's
+text, the ids) ``encode_pair`` trains on. System messages come first as plain paragraphs; an assistant turn ends
+with the EOS token, as trained. The user turn already ends with the response header, so the generation prompt adds
+nothing."""
 _SYNONYMS = {"prompt": ("prompt", "instruction"), "response": ("response", "output")}
 
 
@@ -48,6 +64,15 @@ def render_prompt(tokenizer, prompt: str) -> str:
             [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
         )
     return DEFAULT_TEMPLATE.format(prompt=prompt)
+
+
+def attach_chat_template(tokenizer) -> bool:
+    """Give a tokenizer without a chat template ``SFT_CHAT_TEMPLATE`` (saved with it by ``save_pretrained``);
+    True when it was added. A tokenizer with its own template keeps it: training used that one."""
+    if getattr(tokenizer, "chat_template", None):
+        return False
+    tokenizer.chat_template = SFT_CHAT_TEMPLATE
+    return True
 
 
 def encode_pair(tokenizer, pair: Pair, max_length: int) -> dict:
