@@ -118,7 +118,7 @@ def test_chat_template_is_used_when_the_tokenizer_has_one(gen):
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 12, "temperature": 0}),
 ])
 def test_streaming_concatenates_to_the_same_text(server, path, body):
-    _status, whole = post(server, path, body)
+    _status, whole = post(server, path, {k: v for k, v in body.items() if k != "stream_options"})
     status, content_type, payload = request(server, "POST", path, {**body, "stream": True})
     assert status == 200 and content_type == "text/event-stream"
     chunks = sse(payload)
@@ -160,6 +160,8 @@ def test_streaming_concatenates_to_the_same_text(server, path, body):
     (json.dumps({"prompt": "x", "n": 0}).encode(), 400, "n=0"),
     (json.dumps({"prompt": "x", "n": 17}).encode(), 400, "exceeds 16"),
     (json.dumps({"prompt": "x", "stop": ["a"] * 17}).encode(), 400, "stop"),
+    (json.dumps({"prompt": "x", "stop": "z" * 1025}).encode(), 400, "at most 1024 characters"),
+    (json.dumps({"prompt": "x", "stream_options": {"include_usage": True}}).encode(), 400, "only allowed when stream"),
     (json.dumps({"prompt": "x", "frequency_penalty": 0.5}).encode(), 400, "not supported"),
     (json.dumps({"prompt": "x", "model": "/etc/passwd"}).encode(), 404, "not served here"),
     (json.dumps({"prompt": "word " * 300}).encode(), 400, "context"),
@@ -284,3 +286,13 @@ def test_a_client_that_stops_reading_a_stream_is_dropped_not_an_internal_error(s
     monkeypatch.undo()
     assert logged == []
     assert post(server, "/v1/completions", {"prompt": "still", "max_tokens": 2})[0] == 200
+
+
+def test_new_tokens_are_capped_when_the_config_gives_no_context_length(gen, monkeypatch):
+    from refinedweb.errors import ConfigError
+    from refinedweb.model.generate import MAX_NEW_TOKENS, Generator
+
+    monkeypatch.setattr(Generator, "context_length", property(lambda self: None))
+    assert gen.budget(3, GenerationParams(max_new_tokens=MAX_NEW_TOKENS)) == MAX_NEW_TOKENS
+    with pytest.raises(ConfigError, match="no context length"):
+        gen.budget(3, GenerationParams(max_new_tokens=MAX_NEW_TOKENS + 1))

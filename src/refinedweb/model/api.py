@@ -20,7 +20,7 @@ import time
 import uuid
 from typing import Any
 
-from refinedweb.model.generate import MAX_STOP_STRINGS, Completion, GenerationParams
+from refinedweb.model.generate import MAX_STOP_CHARS, MAX_STOP_STRINGS, Completion, GenerationParams
 
 MAX_CHOICES = 16  # prompts x n in one request: one batch on the model
 _NUMBER = (int, float)
@@ -96,8 +96,9 @@ def params_from(body: dict[str, Any]) -> tuple[GenerationParams, int]:
     """``GenerationParams`` and ``n`` from a checked request (ranges are checked by ``GenerationParams.validate``)."""
     stop = body.get("stop")
     stop = [] if stop is None else [stop] if isinstance(stop, str) else stop
-    if len(stop) > MAX_STOP_STRINGS or not all(isinstance(s, str) and s for s in stop):
-        raise RequestError(f"stop must be a non-empty string or a list of at most {MAX_STOP_STRINGS} of them", "stop")
+    if len(stop) > MAX_STOP_STRINGS or not all(isinstance(s, str) and 0 < len(s) <= MAX_STOP_CHARS for s in stop):
+        raise RequestError(f"stop must be a non-empty string of at most {MAX_STOP_CHARS} characters or a list of at "
+                           f"most {MAX_STOP_STRINGS} of them", "stop")
     num_beams = _get(body, "num_beams", 1)
     temperature = _get(body, "temperature", 0.0 if num_beams > 1 else 1.0)
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
@@ -119,6 +120,8 @@ def _get(body: dict[str, Any], key: str, default: Any) -> Any:
 
 def include_usage(body: dict[str, Any]) -> bool:
     options = body.get("stream_options") or {}
+    if body.get("stream_options") is not None and not body.get("stream"):
+        raise RequestError("stream_options is only allowed when stream is true", "stream_options")
     unknown = set(options) - {"include_usage"}
     if unknown or not isinstance(options.get("include_usage", False), bool):
         raise RequestError("stream_options accepts only include_usage (true or false)", "stream_options")

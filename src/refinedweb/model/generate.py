@@ -31,6 +31,8 @@ from refinedweb.errors import ConfigError
 
 DEFAULT_MAX_NEW_TOKENS = 128  # HF's default of 20 cuts most answers short; unbounded loops are worse (litgpt #2145)
 MAX_STOP_STRINGS = 16
+MAX_STOP_CHARS = 1024  # each stop string is compared with the text's tail after every token
+MAX_NEW_TOKENS = 65_536  # the cap when the model's config gives no context length to bound a request by
 MAX_BEAMS = 64
 GREEDY_BELOW = 1e-5  # a temperature this small means greedy (vLLM's rule): dividing by it overflows
 
@@ -70,6 +72,8 @@ class GenerationParams(Config):
             raise ConfigError("beam search (num_beams > 1) is deterministic: set temperature=0, or num_beams=1 to sample")
         if len(self.stop) > MAX_STOP_STRINGS or not all(isinstance(s, str) and s for s in self.stop):
             raise ConfigError(f"GenerationParams.stop must hold at most {MAX_STOP_STRINGS} non-empty strings")
+        if any(len(s) > MAX_STOP_CHARS for s in self.stop):
+            raise ConfigError(f"GenerationParams.stop strings must be at most {MAX_STOP_CHARS} characters long")
 
 
 @dataclasses.dataclass
@@ -164,6 +168,9 @@ class Generator:
             raise ConfigError(f"the prompt has {prompt_len} tokens but the model's context is {limit}; shorten it")
         if params.max_new_tokens is None:
             return DEFAULT_MAX_NEW_TOKENS if limit is None else min(DEFAULT_MAX_NEW_TOKENS, limit - prompt_len)
+        if limit is None and params.max_new_tokens > MAX_NEW_TOKENS:
+            raise ConfigError(f"{params.max_new_tokens} new tokens requested; the model's config gives no context "
+                              f"length, so at most {MAX_NEW_TOKENS} are allowed")
         if limit is not None and prompt_len + params.max_new_tokens > limit:
             raise ConfigError(
                 f"the prompt ({prompt_len} tokens) plus {params.max_new_tokens} requested new tokens exceeds the "
