@@ -37,8 +37,9 @@ class ReaderConfig(Config):
     """WARC/ARC: payloads larger than this are skipped as too_large (the record is not read into memory)."""
     max_line_bytes: int = 64 * 1024 * 1024
     """JSONL/TSV: lines longer than this many bytes (of the decompressed file, the newline not counted) are skipped
-    as line_too_long, read past in bounded pieces so a corrupt or hostile multi-GB line never sits in memory. 64 MiB is far above a real record (a JSONL page is kilobytes; ``max_record_bytes`` keeps WARC
-    payloads to 10 MB) and small next to a worker's memory."""
+    as line_too_long, read past in bounded pieces so a corrupt or hostile multi-GB line never sits in memory.
+    64 MiB is far above a real record (a JSONL page is kilobytes; ``max_record_bytes`` keeps WARC payloads to
+    10 MB) and small next to a worker's memory."""
     unit_bytes: int = 256 * 1024 * 1024
     """JSONL files larger than this are split into byte-range work units of about this size."""
 
