@@ -54,17 +54,22 @@ def open_binary(path: str) -> IO[bytes]:
         raise FatalError(f"cannot open input file {path}: {exc}") from exc
 
 
+_DECOMPRESSED_BUFFER = 1 << 20
+
+
 def open_decompressed(path: str) -> IO[bytes]:
     """Open a file for buffered binary reads, decompressing ``.gz`` and ``.zst`` by suffix. The stream supports
     ``readline(limit)``, so a reader can bound how much of one line it holds (fsspec files and zstandard readers do
     not on their own, hence the ``BufferedReader``)."""
     raw = open_binary(path)
     if path.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)
+        # GzipFile's own buffer is 8 KiB; a 1 MiB one reads lines of real JSONL about 1.5x faster.
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw), _DECOMPRESSED_BUFFER)
     if path.endswith(".zst"):
         import zstandard
 
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader, _DECOMPRESSED_BUFFER)
     return raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)
 
 
