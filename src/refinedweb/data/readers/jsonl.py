@@ -42,8 +42,8 @@ def _next_line(handle: IO[bytes], limit: int) -> tuple[bytes | None, int]:
 def read_lines(
     path: str, start: int, end: int | None, *, stats: StepStats, max_line_bytes: int
 ) -> Iterator[tuple[int, str]]:
-    """(position, line) of the lines that start in ``[start, end)``: position is the byte offset for plain files,
-    the line number for compressed ones (which are read whole). Shared by the line-based readers (JSONL, TSV). A
+    """(position, line) of the lines that start in ``[start, end)``: position is the line number when the whole file
+    is read (always so for compressed files), the byte offset when a byte range of a plain file is. Shared by the line-based readers (JSONL, TSV). A
     UTF-8 byte-order mark at the start of the file is not part of the first line (it would make that record
     invalid JSON, or a TSV line's first column start with U+FEFF). A line of more than ``max_line_bytes`` bytes
     (newline not counted) is not yielded: it is counted in ``stats`` as a record dropped as ``line_too_long``."""
