@@ -54,16 +54,28 @@ def open_binary(path: str) -> IO[bytes]:
         raise FatalError(f"cannot open input file {path}: {exc}") from exc
 
 
-def open_text_stream(path: str) -> IO[str]:
-    """Open a text file, decompressing ``.gz`` and ``.zst`` by suffix."""
+_DECOMPRESSED_BUFFER = 1 << 20
+
+
+def open_decompressed(path: str) -> IO[bytes]:
+    """Open a file for buffered binary reads, decompressing ``.gz`` and ``.zst`` by suffix. The stream supports
+    ``readline(limit)``, so a reader can bound how much of one line it holds (fsspec files and zstandard readers do
+    not on their own, hence the ``BufferedReader``)."""
     raw = open_binary(path)
     if path.endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw)
-    elif path.endswith(".zst"):
+        # GzipFile's own buffer is 8 KiB; a 1 MiB one reads lines of real JSONL about 1.5x faster.
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw), _DECOMPRESSED_BUFFER)
+    if path.endswith(".zst"):
         import zstandard
 
-        raw = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader, _DECOMPRESSED_BUFFER)
+    return raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)
+
+
+def open_text_stream(path: str) -> IO[str]:
+    """Open a text file, decompressing ``.gz`` and ``.zst`` by suffix."""
+    return io.TextIOWrapper(open_decompressed(path), encoding="utf-8", errors="replace", newline="\n")
 
 
 @contextmanager

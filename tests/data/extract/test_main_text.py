@@ -176,3 +176,59 @@ def test_odd_pages_are_extracted_or_counted_never_crash():
     assert out["nul"].count("only text of the page") == 2
     assert out["deep"] == sentence.strip()
     assert "جملة عربية" in out["arabic"] and "中文句子" in out["chinese"]
+
+
+def _hostile_page(lines: int) -> str:
+    """A generated page that renders to ``lines`` short lines (a line-bomb: tiny HTML, a huge line table)."""
+    return "<html><body>" + "x<br>" * lines + "</body></html>"
+
+
+def test_page_with_too_many_lines_is_a_counted_skip_before_the_line_table(monkeypatch):
+    import refinedweb.data.extract.main_text as main_text
+
+    built = []
+    real_split = main_text.split_lines
+    monkeypatch.setattr(main_text, "split_lines", lambda rendered: built.append(1) or real_split(rendered))
+    real = Document(id="real", text=page("aeb_thespacereview"), metadata={"warc": {"payload": "html"}})
+    hostile = Document(id="hostile", text=_hostile_page(5_000), metadata={"warc": {"payload": "html"}})
+    step = Extract.from_dict({"engine": "refinedweb", "max_lines": 1_000})  # a small cap keeps the test fast
+    out = list(step([hostile, real]))
+    assert [d.id for d in out] == ["real"] and "NASA announced" in out[0].text
+    assert step.stats.dropped == {"too_many_lines": 1} and step.stats.consistent()
+    assert len(built) == 1  # only the real page got a line table
+    with pytest.raises(InputError) as err:
+        refinedweb(_hostile_page(5_000), "", max_lines=1_000)
+    assert err.value.reason == "too_many_lines"
+
+
+def test_real_pages_stay_under_the_default_line_cap():
+    from refinedweb.data.extract.blocks import parse_tree, render
+    from refinedweb.data.extract.main_text import MAX_LINES
+
+    assert Extract.from_dict({}).config.max_lines == MAX_LINES
+    names = sorted(p.name.removesuffix(".html.gz") for p in HERE.glob("*.html.gz"))
+
+    def docs():  # the step replaces doc.text, so each run gets fresh documents
+        return [Document(id=name, text=page(name), metadata={"warc": {"payload": "html"}}) for name in names]
+
+    step = Extract.from_dict({"engine": "refinedweb"})
+    assert len(list(step(docs()))) == len(names) and not step.stats.dropped
+    most = max(render(parse_tree(page(name))).count("\n") for name in names)
+    assert 0 < most < MAX_LINES // 10
+    # The cap is on the rendering's lines: the longest page is skipped under a cap just below its own count.
+    tight = Extract.from_dict({"engine": "refinedweb", "max_lines": most - 1})
+    assert len(list(tight(docs()))) == len(names) - 1
+    assert tight.stats.dropped == {"too_many_lines": 1}
+
+
+def test_engines_that_do_not_render_lines_ignore_the_cap():
+    step = Extract.from_dict({"engine": "resiliparse", "max_lines": 10})
+    out = list(step([Document(id="x", text=_hostile_page(100), metadata={"warc": {"payload": "html"}})]))
+    assert len(out) == 1 and out[0].text.count("x") >= 100 and not step.stats.dropped
+
+
+def test_max_lines_must_be_positive():
+    from refinedweb.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_lines"):
+        Extract.from_dict({"engine": "refinedweb", "max_lines": 0})

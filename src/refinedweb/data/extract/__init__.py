@@ -3,12 +3,16 @@
 A per-document time limit (SIGALRM in the worker's main thread) makes a pathological page cost one document, not
 the run: it is dropped as ``extract_timeout``. The compromise: the timer interrupts Python code at once and native
 code when it returns to Python, so pages larger than ``max_html_bytes`` are skipped before parsing as
-``html_too_large``, which bounds the native part.
+``html_too_large``, which bounds the native part, and the ``refinedweb`` engine skips a page whose rendering has more
+than ``max_lines`` lines as ``too_many_lines`` before it builds its per-line tables (their memory is not bounded by
+the page size alone: ~800k short lines fit in 5 MB of HTML).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import re
 import signal
 import threading
@@ -87,6 +91,10 @@ class ExtractConfig(StepConfig):
     max_html_bytes: int = 5_000_000
     """Pages longer than this many characters of decoded HTML (not bytes: measuring bytes would encode every page
     again) are skipped as html_too_large; a page of 3-byte CJK characters may hold three times this in UTF-8."""
+    max_lines: int = 50_000
+    """Engines that render a page into lines first (``refinedweb``) skip a page whose rendering has more lines than
+    this as too_many_lines, before building the per-line tables whose memory the time limit cannot bound (see
+    ``MAX_LINES`` in ``main_text.py`` for how the default was chosen). Other engines ignore it."""
     remove_urls: bool = False
     """RefinedWeb removes URLs from the extracted text."""
     min_chars: int = 1
@@ -97,6 +105,7 @@ class ExtractConfig(StepConfig):
             raise ConfigError(f"extract.engine={self.engine!r}; use one of {', '.join(sorted(ENGINES))}")
         self.check_range("timeout_seconds", 0.001)
         self.check_range("max_html_bytes", 1)
+        self.check_range("max_lines", 1)
 
 
 @register("extract")
@@ -104,7 +113,10 @@ class Extract(PerDocumentStep):
     Config = ExtractConfig
 
     def setup(self) -> None:
-        self._engine = get_engine(self.config.engine)
+        engine = get_engine(self.config.engine)
+        if "max_lines" in inspect.signature(engine).parameters:  # an engine that renders lines takes the cap
+            engine = functools.partial(engine, max_lines=self.config.max_lines)
+        self._engine = engine
 
     def apply(self, doc: Document) -> str | None:
         if not is_html(doc):

@@ -2,7 +2,8 @@
 
 ``read_documents(path, config, stats, start, end)`` picks the reader by ``config.format`` or the file suffix. The
 reader's counters form the first entry of a run's stats, named ``read``: ``total`` records seen, ``kept``
-documents produced, ``dropped[reason]`` records skipped (``request``, ``metadata``, ``non_html``, ``too_large``, …).
+documents produced, ``dropped[reason]`` records skipped (``request``, ``metadata``, ``non_html``, ``too_large``,
+``line_too_long``, …).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class ReaderConfig(Config):
     escapes), or ``auto``: base64 when the column is valid base64 of UTF-8 text, else plain."""
     max_record_bytes: int = 10_000_000
     """WARC/ARC: payloads larger than this are skipped as too_large (the record is not read into memory)."""
+    max_line_bytes: int = 64 * 1024 * 1024
+    """JSONL/TSV: lines longer than this many bytes (of the decompressed file, the newline not counted) are skipped
+    as line_too_long, read past in bounded pieces so a corrupt or hostile multi-GB line never sits in memory.
+    64 MiB is far above a real record (a JSONL page is kilobytes; ``max_record_bytes`` keeps WARC payloads to
+    10 MB) and small next to a worker's memory."""
     unit_bytes: int = 256 * 1024 * 1024
     """JSONL files larger than this are split into byte-range work units of about this size."""
 
@@ -47,6 +53,7 @@ class ReaderConfig(Config):
             raise ConfigError(f"reader.tsv_columns={self.tsv_columns!r} must name each column once, one of them "
                               "'text' (e.g. url,text)")
         self.check_range("max_record_bytes", 1)
+        self.check_range("max_line_bytes", 1)
         self.check_range("unit_bytes", 1024)
 
 

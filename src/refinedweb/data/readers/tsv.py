@@ -3,7 +3,8 @@
 The default layout, ``url<TAB>base64(text)``, is that of the HPLT releases written by warc2text. Byte ranges of plain
 files are separate work units, as for JSONL. Records are skipped and counted, never dropped silently:
 ``tsv_columns`` (a line with another number of columns), ``invalid_base64`` (a text column that is not base64 of
-UTF-8 text when ``tsv_text_encoding`` is ``base64``) and ``no_text`` (an empty text).
+UTF-8 text when ``tsv_text_encoding`` is ``base64``), ``no_text`` (an empty text) and ``line_too_long`` (a line over
+``reader.max_line_bytes``, never held whole in memory).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def read_tsv(
     path: str, config: ReaderConfig, stats: StepStats, start: int = 0, end: int | None = None
 ) -> Iterator[Document]:
     columns = config.tsv_columns.split(",")
-    for position, line in read_lines(path, start, end):
+    for position, line in read_lines(path, start, end, stats=stats, max_line_bytes=config.max_line_bytes):
         line = line.rstrip("\r\n")
         if not line.strip() and "\t" not in line:  # a blank line is no record; "url<TAB>" (tabs) is one
             continue
