@@ -72,6 +72,15 @@ def test_auto_decoding_keeps_plain_text_that_is_not_base64():
     assert decode_text("////", "base64") is None
 
 
+
+def test_auto_decoding_skips_long_base64_that_is_not_utf8():
+    # Base64 of a Latin-1 page (a corrupt HPLT record) must not become a document made of base64 characters.
+    latin1 = base64.b64encode("Café crème, déjà vu — à la carte. ".encode("cp1252") * 4).decode()
+    assert len(latin1) >= 64 and decode_text(latin1, "auto") is None
+    assert decode_text("Supercalifragilisticexpialidocious", "auto") == "Supercalifragilisticexpialidocious"
+    assert decode_text("A" * 63, "auto") == "A" * 63  # too short to be sure, and not a multiple of 4
+
+
 def test_large_plain_files_split_into_byte_ranges_that_cover_every_line_once(tmp_path):
     path = tmp_path / "docs.tsv"
     path.write_text("".join(f"http://e/{i}\t" + _b64(f"document number {i}") + "\n" for i in range(300)))

@@ -32,7 +32,8 @@ class ReaderConfig(Config):
     such, any other column goes to metadata. The default is the layout of HPLT / warc2text ``.tsv`` releases."""
     tsv_text_encoding: str = "auto"
     """TSV: how the text column is written: ``base64`` (warc2text), ``plain`` (with ``\\n``, ``\\t`` and ``\\\\``
-    escapes), or ``auto``: base64 when the column is valid base64 of UTF-8 text, else plain."""
+    escapes), or ``auto``: base64 when the column is valid base64 of UTF-8 text, else plain (but a value of 64+ base64 characters
+    whose bytes are not UTF-8 is an ``invalid_base64`` skip, not a document of base64)."""
     max_record_bytes: int = 10_000_000
     """WARC/ARC: payloads larger than this are skipped as too_large (the record is not read into memory)."""
     max_line_bytes: int = 64 * 1024 * 1024

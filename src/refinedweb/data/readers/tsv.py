@@ -3,7 +3,7 @@
 The default layout, ``url<TAB>base64(text)``, is that of the HPLT releases written by warc2text. Byte ranges of plain
 files are separate work units, as for JSONL. Records are skipped and counted, never dropped silently:
 ``tsv_columns`` (a line with another number of columns), ``invalid_base64`` (a text column that is not base64 of
-UTF-8 text when ``tsv_text_encoding`` is ``base64``), ``no_text`` (an empty text) and ``line_too_long`` (a line over
+UTF-8 text when ``tsv_text_encoding`` is ``base64``; in ``auto`` mode, a long base64 value whose bytes are not UTF-8), ``no_text`` (an empty text) and ``line_too_long`` (a line over
 ``reader.max_line_bytes``, never held whole in memory).
 """
 
@@ -36,13 +36,23 @@ def _from_plain(value: str) -> str:
     return _ESCAPES.sub(lambda m: _UNESCAPED[m.group(1)], value)
 
 
+_BASE64_ALPHABET = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_LOOKS_ENCODED = 64
+"""In ``auto`` mode, a value of at least this many base64 characters (and a multiple of 4 long) is taken for
+base64 even when it does not decode to UTF-8: plain text that long without a space or other punctuation does not
+occur, while base64 of a page in another encoding (a corrupt record) does, and must be a counted skip rather than a
+document made of base64."""
+
+
 def decode_text(value: str, encoding: str) -> str | None:
-    """The text of a TSV text column under ``encoding`` (auto, base64, plain); None: not valid base64."""
+    """The text of a TSV text column under ``encoding`` (auto, base64, plain); None: not valid base64 of UTF-8."""
     if encoding == "plain":
         return _from_plain(value)
     text = _from_base64(value)
     if text is None and encoding == "auto":
-        return _from_plain(value)
+        looks_encoded = (len(value) >= _LOOKS_ENCODED and len(value) % 4 == 0
+                         and _BASE64_ALPHABET.fullmatch(value) is not None)
+        return None if looks_encoded else _from_plain(value)
     return text
 
 
