@@ -1,8 +1,9 @@
-"""Build script for the one C extension (everything else is in pyproject.toml).
+"""Build script for the C extensions (everything else is in pyproject.toml).
 
-``refinedweb.data.extract._linetable`` reads the extraction engine's rendered lines in one C pass (see the file's
-header comment). setuptools builds it on ``pip install .`` and ``pip install -e .``; it needs a C compiler and the
-Python headers, nothing else; without them the install goes on without it.
+``refinedweb.data.extract._linetable`` reads the extraction engine's rendered lines in one C pass, and
+``refinedweb.data.filters._ngrams`` counts the Gopher repetition filter's n-grams (see each file's header comment).
+setuptools builds them on ``pip install .`` and ``pip install -e .``; they need a C compiler and the Python headers,
+nothing else; without them the install goes on without them.
 """
 
 from setuptools import Extension, setup
@@ -16,6 +17,13 @@ setup(
             # Without a compiler the install still succeeds: only the `refinedweb` extraction engine (not the
             # default) is then unavailable, with an error that says how to build it.
             optional=True,
-        )
+        ),
+        Extension(
+            "refinedweb.data.filters._ngrams",
+            sources=["src/refinedweb/data/filters/_ngrams.c"],
+            extra_compile_args=["-O3"],
+            # Without it the Gopher repetition filter uses its numpy version (same results, slower).
+            optional=True,
+        ),
     ]
 )

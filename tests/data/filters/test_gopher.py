@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refinedweb.data.filters.gopher import GopherQualityFilter, GopherRepetitionFilter, ngram_chars
+from refinedweb.data.filters import gopher
+from refinedweb.data.filters.gopher import GopherQualityFilter, GopherRepetitionFilter, ngram_chars, ngram_chars_numpy
 from refinedweb.document import Document
 
 PROSE = (
@@ -38,19 +39,43 @@ def reference_ngram_chars(words, n_top=(2, 3, 4), n_dup=range(5, 11)):
     return top, dup
 
 
+IMPLEMENTATIONS = pytest.mark.parametrize("count", [ngram_chars, ngram_chars_numpy], ids=["c", "numpy"])
+
+
+def test_the_c_extension_is_built():
+    # `pip install -e .` (make test) builds it; without a compiler the filter silently falls back to numpy.
+    assert gopher._ngram_chars_c is not None
+
+
+@IMPLEMENTATIONS
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["a", "bb", "ccc", "a1", "ü"]), max_size=60))
-def test_ngram_chars_matches_the_definition(words):
-    assert ngram_chars(words) == reference_ngram_chars(words)
+@given(words=st.lists(st.sampled_from(["a", "bb", "ccc", "a1", "ü"]), max_size=60))
+def test_ngram_chars_matches_the_definition(count, words):
+    assert count(words) == reference_ngram_chars(words)
 
 
-def test_ngram_chars_small_example():
-    top, dup = ngram_chars("a b c a b c".split())
+@IMPLEMENTATIONS
+def test_ngram_chars_small_example(count):
+    top, dup = count("a b c a b c".split())
     assert top == {2: 6, 3: 10, 4: 7}  # "a b" twice; "a b c" twice; every 4-gram once, first is "a b c a"
     assert dup == {n: 0 for n in range(5, 11)}
     # Three copies of a 5-word block: the scan finds the repeat at word 5, jumps to word 10, finds it again.
-    _, dup = ngram_chars(["w0", "w1", "w2", "w3", "w4"] * 3)
+    _, dup = count(["w0", "w1", "w2", "w3", "w4"] * 3)
     assert dup[5] == 20
+    assert count([]) == count(["x"]) == ({2: 0, 3: 0, 4: 0}, {n: 0 for n in range(5, 11)})
+
+
+def test_c_and_numpy_agree_on_real_documents():
+    from pathlib import Path
+
+    from refinedweb.data.readers import read_documents
+    from refinedweb.data.text import split_words
+
+    docs = list(read_documents(str(Path(__file__).parent / "real" / "web_docs.jsonl.gz")))
+    assert len(docs) >= 20
+    for doc in docs:
+        words = split_words(doc.text)
+        assert ngram_chars(words) == ngram_chars_numpy(words), doc.id
 
 
 def test_repeated_paragraphs_are_dropped_with_exact_signals():

@@ -78,7 +78,7 @@ class GopherRepetitionFilter(Filter):
     Drop reasons: ``gopher_rep_dup_para_frac``, ``gopher_rep_dup_para_char_frac``, ``gopher_rep_dup_line_frac``,
     ``gopher_rep_dup_line_char_frac``, ``gopher_rep_top_{n}_gram``, ``gopher_rep_dup_{n}_gram``, and ``empty``.
 
-    Speed: see ``ngram_chars``; one pass for words, numpy for n-gram counting.
+    Speed: see ``ngram_chars``; one pass for words, one C pass (or numpy) for n-gram counting.
     """
 
     Config = GopherRepetitionConfig
@@ -128,7 +128,23 @@ class GopherRepetitionFilter(Filter):
 _P = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier for the rolling n-gram hash
 
 
+try:
+    from refinedweb.data.filters._ngrams import ngram_chars as _ngram_chars_c
+except ImportError:  # built without a C compiler: the numpy version below gives the same results
+    _ngram_chars_c = None
+
+
 def ngram_chars(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
+    """The n-gram repetition signals of Gopher Table A1, in characters (see ``ngram_chars_numpy``). Computed by
+    the C extension ``_ngrams.c`` when it is built (0.38 -> 0.055 ms a document on 1,129 real FineWeb-kept
+    pages), else by numpy; both hash n-grams the same way and give identical results."""
+    if _ngram_chars_c is None:
+        return ngram_chars_numpy(words)
+    top, dup = _ngram_chars_c(words if type(words) is list else list(words), _TOP_NS, _DUP_NS)
+    return dict(zip(_TOP_NS, top)), dict(zip(_DUP_NS, dup))
+
+
+def ngram_chars_numpy(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
     """The n-gram repetition signals of Gopher Table A1, in characters:
 
     - ``top[n]`` for n = 2, 3, 4: characters covered by all occurrences of the most frequent n-gram, each occurrence
