@@ -19,6 +19,12 @@ setup(
             optional=True,
         ),
         Extension(
+            "refinedweb.data.extract._htmlwalk",
+            sources=["src/refinedweb/data/extract/_htmlwalk.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
+        Extension(
             "refinedweb.data.filters._ngrams",
             sources=["src/refinedweb/data/filters/_ngrams.c"],
             extra_compile_args=["-O3"],

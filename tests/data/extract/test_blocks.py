@@ -1,9 +1,9 @@
-"""blocks.py: the minimal-HTML rendering read as a line table."""
+"""blocks.py: the C walk over the HTML (lines and their containers) and the rendering read as a line table."""
 
 import numpy as np
 import pytest
 
-from refinedweb.data.extract.blocks import KINDS, STATS, parse_tree, render, split_lines
+from refinedweb.data.extract.blocks import KINDS, STATS, render, split_lines
 from refinedweb.errors import InputError
 
 COL = {name: i for i, name in enumerate(STATS)}
@@ -51,26 +51,63 @@ def test_text_of_decodes_entities():
     assert lines.text_of(keep) == "Title & more\na\t\tb < c"
 
 
+def texts_of(html):
+    return split_lines(render(html).text).texts
+
+
 def test_render_skips_navigation_and_footer():
-    tree = parse_tree("<html><body><nav><a href='/'>Menu</a></nav><p>Body text.</p><footer>Foot</footer></body></html>")
-    assert split_lines(render(tree)).texts == ["Body text."]
+    assert texts_of("<html><body><nav><a href='/'>Menu</a></nav><p>Body text.</p><footer>Foot</footer></body></html>"
+                    ) == ["Body text."]
 
 
 def test_render_skips_hidden_elements_and_the_consent_banner():
-    tree = parse_tree(
+    html = (
         "<html><body><p>Body text.</p><p hidden>Hidden attribute.</p><div aria-hidden='true'>Icon label</div>"
         "<div style='color: red; display: none;'>Pop-up menu</div><div style='display:none'>Quote copy</div>"
         "<div id='onetrust-consent-sdk'><p>We value your privacy</p></div><p aria-hidden='false'>Shown.</p>"
         "<div style='visibility: hidden'>Revealed by a script.</div></body></html>"
     )
-    assert split_lines(render(tree)).texts == ["Body text.", "Shown.", "Revealed by a script."]
+    assert texts_of(html) == ["Body text.", "Shown.", "Revealed by a script."]
+
+
+def test_the_walk_builds_lines_like_a_browser_shows_them():
+    html = (
+        "<!DOCTYPE html><html><head><title>T</title><style>p {color: red}</style></head><body>"
+        "<h1>Heading</h1><p>One <b>bold</b> <a href='/x'>link</a><p>Two, implied end<br>after a break"
+        "<ul><li>first<li>second</ul><table><tr><td>a<td>b<tr><td>c</table>"
+        "<script>var x = '<p>not text</p>';</script><!-- a <p>comment</p> --><pre>keep   its\n  spaces</pre>"
+        "<div>x &lt; y &amp; z</div>tail < text</body></html>"
+    )
+    rendering = render(html)
+    lines = split_lines(rendering.text)
+    assert lines.texts == ["Heading", "One bold link", "Two, implied end", "after a break", "first", "second",
+                           "a\tb", "c", "keep   its", "spaces", "x &lt; y &amp; z", "tail &lt; text"]
+    assert [KINDS[k] for k in lines.kind][:6] == ["h1", "p", "p", "text", "li", "li"]
+    assert lines.stats[1, COL["link_chars"]] == len("link")
+    assert len(rendering.containers) == len(lines)
+
+
+def test_every_line_knows_its_container():
+    rendering = render("<body><p>intro</p><div id=a><p>in a</p><ul><li>in the list</ul></div><p>outro</p>")
+    lines = split_lines(rendering.text)
+    containers, parents = rendering.containers.tolist(), rendering.parents.tolist()
+    assert lines.texts == ["intro", "in a", "in the list", "outro"]
+    body, div, ul = containers[0], containers[1], containers[2]
+    assert containers[3] == body and parents[div] == body and parents[ul] == div and div != body != ul
+
+
+def test_deep_nesting_stays_linear():
+    # 200,000 unclosed elements, then as many stray end tags: the open-element stack is capped, so end tags do
+    # not scan an unbounded stack (quadratic time) and the text still comes through.
+    html = "<div><span>" * 100_000 + "deep text" + "</b>" * 200_000
+    assert texts_of(html) == ["deep text"]
 
 
 def test_empty_and_bad_input():
     assert len(split_lines("")) == 0
-    assert len(split_lines(render(parse_tree("")))) == 0
+    assert texts_of("") == [] and texts_of("<html><body></body></html>") == []
     with pytest.raises(InputError) as err:
-        parse_tree(b"<html></html>")
+        render(b"<html></html>")
     assert err.value.reason == "extract_error"
 
 

@@ -1,18 +1,18 @@
-"""HTML → a table of rendered lines with the cheap facts the scorer needs.
+"""HTML → a table of rendered lines with the cheap facts the scorer needs, and the container each line sits in.
 
-The DOM work is done in C: lexbor parses the page (resiliparse's ``HTMLTree``) and resiliparse's
-``extract_plain_text(preserve_formatting="minimal_html", links=True)`` renders *every* visible line with a reduced
-markup: ``<p>``, ``<h1-6>``, ``<ul>/<ol>/<li>``, ``<pre>``, ``<a>`` and ``<br>``; table cells are tab-separated.
-Elements that are boilerplate by their own markup (``<nav>``, ``<footer>``, form controls) or that the page hides
-(``SKIP_SELECTORS``) are skipped inside that C pass.
+The DOM work is one C pass of ours (``_htmlwalk.c``): a streaming walk over the HTML with a stack of open elements
+(HTML's common implied end tags, raw-text elements, void elements) that writes every visible line in a reduced
+markup: ``<p>``, ``<h1-6>``, ``<li>``, ``<pre>`` prefixes, links as ``<a >...</a>``, table cells after a tab.
+Elements that are boilerplate by their own markup (``<nav>``, ``<footer>``, ``<aside>``, form controls,
+``<template>``, ``<head>``) or that the page hides (the ``hidden`` attribute, ``aria-hidden="true"``, an inline
+``display: none``, OneTrust's consent banner) are skipped with their content. Every line is tagged with its
+innermost container element (``div``, ``section``, ``article``, ``ul``, ``table``, ...), whose size and link share
+become features (``features.py``): the flat rendering the engine used before (lexbor + resiliparse's renderer)
+lost that, and the held-out F1 rose 0.8683 -> 0.8781 with it (benchmarks/extraction.md).
 
-Python never walks the DOM (a Python walk over a lexbor tree costs more per page than resiliparse's whole C
-extraction). The rendering is read in one C pass (``_linetable.c``, a small extension built with the package) that
-gives each line's text and its counts (visible characters, characters inside links, punctuation, digits, CJK
-characters, words); the numpy version it replaced cost six times as much per page. The compromise: container
-boundaries (which ``<div>`` a line came from) are lost; the scorer recovers locality from line order, blank lines and
-the neighbouring lines' statistics instead. Character counts include HTML entities as written (``&amp;`` is five
-characters); only the text handed back is unescaped.
+The rendering is read in one C pass (``_linetable.c``) that gives each line's text and its counts (visible
+characters, characters inside links, punctuation, digits, CJK characters, words). Character counts include HTML
+entities as written (``&amp;`` is five characters); only the text handed back is unescaped.
 """
 
 from __future__ import annotations
@@ -23,28 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from refinedweb.errors import InputError
-
-# Elements skipped inside the C render:
-# - page furniture by its tag alone (HTML's sectioning elements for navigation, tangential content and footers, and
-#   form controls);
-# - elements the page itself hides: the ``hidden`` attribute, ``aria-hidden="true"`` and an inline
-#   ``display: none`` (browsers, Readability and resiliparse's main-content mode do not show them either; they hold
-#   menus, pop-ups, duplicated quotes, image metadata). Inline ``visibility: hidden`` is *not* skipped: WeChat
-#   articles hide their whole body that way until a script reveals it;
-# - OneTrust's consent banner, the most common one (17 magic-html pages of different sites, often longer than the
-#   article). Substring selectors for any consent banner (``[id*=consent]``, ``[class*=consent]``) did as well but
-#   cost 0.05 ms a page, 2-3% of the engine's time; an id selector costs nothing measurable.
-# Measured on the development sets (benchmarks/extraction.md): with the model retrained, the leave-one-set-out F1
-# rose on every set. Each attribute selector costs the engine about 0.01-0.03 ms a page (lexbor tests it on every
-# element), which is why the list is short. Class and id cues for related-article lists, share
-# widgets and comment sections are not used: skipping them lost whole articles on some pages (related / share: the
-# best possible F1 over the kept lines fell from 0.978 to 0.958 on mozilla), and comments split the sets (dragnet's
-# gold keeps them: skipping comment containers cost dragnet 0.08 F1 for +0.008 on aeb).
-SKIP_SELECTORS: tuple[str, ...] = (
-    "nav", "footer", "aside", "button", "select", "textarea", "template",
-    "[hidden]", "[aria-hidden=true]", "[style*='display:none']", "[style*='display: none']",
-    "#onetrust-consent-sdk",
-)
 
 # Block kinds, in the order of the one-hot feature columns.
 KINDS = ("text", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "cell")
@@ -80,49 +58,45 @@ class Lines:
         return html_lib.unescape(out) if "&" in out else out
 
 
-def parse_tree(html: str):
-    """Parse with lexbor; raise ``InputError("extract_error")`` when the page cannot be parsed."""
-    from resiliparse.parse.html import HTMLParserException, HTMLTree
+@dataclass
+class Rendering:
+    """The walk's output: the minimal-HTML text, and per line with text (the lines ``split_lines`` keeps, in
+    order) its container; ``parents[c]`` is container c's parent (-1 for container 0, the document)."""
 
+    text: str
+    containers: np.ndarray
+    parents: np.ndarray
+
+
+def render(html: str) -> Rendering:
+    """Walk ``html`` (C, ``_htmlwalk.c``); ``InputError("extract_error")`` for input that is not a string or holds
+    lone surrogate code points (not text: no writer could encode what the page would become)."""
     if not isinstance(html, str):
         raise InputError("extract_error", f"extraction needs str HTML, got {type(html).__name__}")
     try:
-        tree = HTMLTree.parse(html)
-    except (HTMLParserException, ValueError, UnicodeError) as exc:  # the page, not the run, is bad
-        # Only parser errors: the step's time-limit exception must pass through untouched.
-        raise InputError("extract_error", f"HTML parse failed: {exc}") from exc
-    if tree.body is None:
-        raise InputError("extract_error", "page has no <body>")
-    return tree
+        text, containers, parents = load_extension("_htmlwalk").walk(html)
+    except UnicodeError as exc:  # lone surrogates: the page, not the run, is bad
+        raise InputError("extract_error", str(exc)) from exc
+    return Rendering(text, np.frombuffer(containers, dtype=np.int32), np.frombuffer(parents, dtype=np.int32))
 
 
-def render(tree) -> str:
-    """The page's visible lines in resiliparse's minimal HTML (see the module docstring)."""
-    from resiliparse.extract.html2text import extract_plain_text
+def load_extension(name: str):
+    """One of the engine's C extension modules (``_linetable``, ``_htmlwalk``); a clear error when the checkout
+    was never built."""
+    import importlib
 
-    return extract_plain_text(
-        tree,
-        preserve_formatting="minimal_html",
-        main_content=False,
-        links=True,
-        list_bullets=True,
-        alt_texts=False,
-        form_fields=False,
-        noscript=False,
-        skip_elements=list(SKIP_SELECTORS),
-    )
+    try:
+        return importlib.import_module(f"refinedweb.data.extract.{name}")
+    except ImportError as exc:  # a source checkout used without installing
+        raise ImportError(
+            f"refinedweb's C extension refinedweb/data/extract/{name}.c is not built: run `pip install -e .` "
+            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler"
+        ) from exc
 
 
 def load_linetable():
-    """The C extension module (``_linetable.c``); a clear error when the checkout was never built."""
-    try:
-        from refinedweb.data.extract import _linetable
-    except ImportError as exc:  # a source checkout used without installing
-        raise ImportError(
-            "refinedweb's C line table (refinedweb/data/extract/_linetable.c) is not built: run `pip install -e .` "
-            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler"
-        ) from exc
-    return _linetable
+    """The line table's C extension (``_linetable.c``)."""
+    return load_extension("_linetable")
 
 
 def split_lines(rendered: str) -> Lines:

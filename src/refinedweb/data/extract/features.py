@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refinedweb.data.extract.blocks import KINDS, STATS, Lines, load_linetable
+from refinedweb.data.extract.blocks import KINDS, STATS, Lines, load_extension, load_linetable
 
 _LI = KINDS.index("li")
 
@@ -43,6 +43,7 @@ _CONTEXT = ("log_words", "link_chars_rate", "ends_sentence", "punct_rate")
 _WINDOWS = (1, 3, 8)
 _MASS_WINDOWS = (8, 24)
 _COL = {name: i for i, name in enumerate(STATS)}
+_CONTAINER_COLUMNS = 9
 
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"kind_{k}" for k in KINDS)
@@ -54,6 +55,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     + ("page_log_words", "page_link_density")
     + tuple(f"mass_share_w{w}" for w in _MASS_WINDOWS)
     + tuple(f"mass_peak_w{w}" for w in _MASS_WINDOWS)
+    + tuple(f"{c}_{name}" for c in ("c0", "c1") for name in ("word_share", "log_words", "link_rate", "log_lines"))
+    + ("container_depth",)
 )
 
 
@@ -77,7 +80,8 @@ def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
     return np.frombuffer(out, dtype=np.float64)
 
 
-def block_features(lines: Lines, title: str | None) -> np.ndarray:
+def block_features(lines: Lines, title: str | None, containers: np.ndarray | None = None,
+                   parents: np.ndarray | None = None) -> np.ndarray:
     """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``.
 
     The repetition / title flags (``_linetable.repeat_flags``), the boilerplate-word scan
@@ -93,7 +97,12 @@ def block_features(lines: Lines, title: str | None) -> np.ndarray:
       ``_WINDOWS`` (fewer at the page's edges);
     - the page's log1p words and link density;
     - text mass: the share of the page's words within i-h..i+h for h in ``_MASS_WINDOWS``, and that sum relative
-      to the page's densest window. The article body is the densest region; teaser lists and footers are thinner.
+      to the page's densest window. The article body is the densest region; teaser lists and footers are thinner;
+    - the line's container (``containers``, ``parents``: ``blocks.Rendering``; without them every line is in the
+      document) and that container's parent: each one's share of the page's words, log1p words, link share and
+      log1p lines, over the lines of the container and its descendants; and the container's depth
+      (``_htmlwalk.container_features``). An article body is one large container of prose; a teaser list or a
+      comment thread is a container of its own, with its own size and links.
     """
     n = len(lines)
     if n == 0:
@@ -103,4 +112,13 @@ def block_features(lines: Lines, title: str | None) -> np.ndarray:
     flags = np.frombuffer(linetable.repeat_flags(texts, _title_variants(title)), dtype=np.float64)
     boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
     out = linetable.features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
-    return np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES))
+    line_cols = np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES) - _CONTAINER_COLUMNS)
+    if containers is None or parents is None or len(containers) != n:
+        containers, parents = np.zeros(n, dtype=np.int32), np.array([-1], dtype=np.int32)
+    stats = lines.stats
+    words = np.ascontiguousarray(stats[:, _COL["words"]])
+    link_words = words * stats[:, _COL["link_chars"]] / np.maximum(stats[:, _COL["chars"]], 1.0)
+    cols = load_extension("_htmlwalk").container_features(
+        words, np.ascontiguousarray(link_words), np.ascontiguousarray(containers, dtype=np.int32),
+        np.ascontiguousarray(parents, dtype=np.int32))
+    return np.hstack((line_cols, np.frombuffer(cols, dtype=np.float64).reshape(n, _CONTAINER_COLUMNS)))

@@ -1,21 +1,24 @@
-"""The ``refinedweb`` engine: lexbor render of every visible line → learned line classifier → main text.
+"""The ``refinedweb`` engine: one C walk over the HTML → learned line classifier → main text.
 
-    tree = parse_tree(html)                 # lexbor (C)
-    lines = split_lines(render(tree))       # resiliparse's minimal-HTML rendering, boilerplate elements skipped (C)
+    rendering = render(html)                # our streaming HTML walk: visible lines + their containers (C)
+    lines = split_lines(rendering.text)     # the line table (C)
     keep = model.keep(features)             # two stacked classifiers and a per-page keep rule (C)
 
-Why this shape: a Python walk over a lexbor DOM costs more per page than resiliparse's whole C extraction, so the
-DOM pass stays in C and Python only sees one short record per rendered line. The classifier replaces resiliparse's
-fixed main-content rules with weights learned from gold main text (see docs/extraction.md for the training and the
-held-out numbers). Headings, list items and table rows stay separate lines; table cells are joined by a tab.
+Why this shape: a DOM library's tree building plus a renderer cost more per page than the whole rest of the
+engine, and a Python walk over a DOM costs more than both; one C pass that renders while it walks keeps the DOM
+work in C and hands Python one short record per rendered line, with the container each line came from. The
+classifier replaces fixed main-content rules with weights learned from gold main text (see docs/extraction.md for
+the training and the held-out numbers). Headings, list items and table rows stay separate lines; table cells are
+joined by a tab.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 from refinedweb.data.extract.base import Extracted
-from refinedweb.data.extract.blocks import parse_tree, render, split_lines
+from refinedweb.data.extract.blocks import render, split_lines
 from refinedweb.data.extract.features import block_features
 from refinedweb.data.extract.scoring import load_model
 from refinedweb.errors import InputError
@@ -29,19 +32,25 @@ _META_LANG = re.compile(
 _HEAD_CHARS = 16_384
 
 
-def page_hints(tree, html: str) -> tuple[str | None, str | None]:
-    """Title (``<title>``, else og:title) and language hint (``<html lang>``, else content-language meta).
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_OG_TITLE = re.compile(
+    r"""<meta\b(?=[^>]*?\bproperty\s*=\s*["']?og:title\b)[^>]*?\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_SPACE = re.compile(r"\s+")
 
-    The language hint is read from the start of the page with a regex: asking lexbor for the ``<html>`` node costs
-    more than the regex, and the attribute is always near the top.
-    """
-    title = (tree.title or "").strip() or None
+
+def page_hints(html: str) -> tuple[str | None, str | None]:
+    """Title (``<title>``, else og:title) and language hint (``<html lang>``, else content-language meta), read with
+    regexes from the start of the page (they are in the head; the walk skips the head)."""
     head = html[:_HEAD_CHARS]
+    title = None
+    for match in (_TITLE.search(html[: _HEAD_CHARS * 4]), _OG_TITLE.search(head)):
+        if match:
+            value = next((g for g in match.groups() if g is not None), "")
+            title = _SPACE.sub(" ", html_lib.unescape(value)).strip() or None
+            if title:
+                break
     match = _HTML_LANG.search(head) or _META_LANG.search(head)
     lang = match.group(1).lower().replace("_", "-") if match else None
-    if title is None and tree.document is not None:
-        og = tree.document.query_selector("meta[property='og:title']")
-        title = ((og.getattr("content") or "").strip() or None) if og is not None else None
     return title, lang
 
 
@@ -55,14 +64,15 @@ MAX_LINES = 50_000
 
 
 def refinedweb(html: str, url: str = "", max_lines: int = MAX_LINES) -> Extracted:
-    """Main text of ``html``; raises ``InputError('extract_error')`` for a page lexbor cannot parse and
+    """Main text of ``html``; raises ``InputError('extract_error')`` for input that is not a string and
     ``InputError('too_many_lines')`` for one whose rendering has more than ``max_lines`` lines (counted before the
     line table, features and scores are built, whose memory grows with the number of lines)."""
-    tree = parse_tree(html)
-    title, lang = page_hints(tree, html)
-    rendered = render(tree)
+    rendering = render(html)
+    title, lang = page_hints(html)
+    rendered = rendering.text
     if rendered.count("\n") > max_lines:  # one C pass over the string, no allocation
         raise InputError("too_many_lines", f"the page renders to more than {max_lines} lines (extract.max_lines)")
     lines = split_lines(rendered)
-    text = lines.text_of(load_model().keep(block_features(lines, title))) if len(lines) else ""
+    features = block_features(lines, title, rendering.containers, rendering.parents) if len(lines) else None
+    text = lines.text_of(load_model().keep(features)) if len(lines) else ""
     return Extracted(text=text, title=title, lang=lang)

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from refinedweb.data.extract.blocks import parse_tree, render, split_lines
+from refinedweb.data.extract.blocks import render, split_lines
 from refinedweb.data.extract.devsets import SETS, load_set, token_prf, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
@@ -131,17 +131,18 @@ def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[Pag
     for name in sets:
         for page in load_set(data_dir, name, limit):
             try:
-                tree = parse_tree(page.html)
+                rendering = render(page.html)
             except InputError:
                 continue
-            title, _ = page_hints(tree, page.html)
-            lines = split_lines(render(tree))
+            title, _ = page_hints(page.html)
+            lines = split_lines(rendering.text)
             if not len(lines):
                 continue
             texts = [html_lib.unescape(t) for t in lines.texts]
             y, n = label_lines(texts, page.gold)
             w = n / max(n.sum(), 1.0)
-            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title), y, w, tokens(page.gold)))
+            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title, rendering.containers, rendering.parents), y, w,
+                                  tokens(page.gold)))
         print(f"prepared {name}", file=sys.stderr, flush=True)
     sizes = {s: sum(p.set == s for p in pages) for s in sets}
     mean = np.mean(list(sizes.values()))
