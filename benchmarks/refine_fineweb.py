@@ -104,11 +104,14 @@ def run_datatrove(folder_glob: str, work: Path, tokenizer: str) -> dict:
     return {"seconds": seconds, "kept_urls": kept}
 
 
-def run_refinedweb(files: list[str], work: Path, with_dedup: bool) -> dict:
+def run_refinedweb(files: list[str], work: Path, with_dedup: bool, engine: str | None = None) -> dict:
     from refinedweb.data.pipeline import preset_path
 
     preset = yaml.safe_load(preset_path("fineweb").read_text())
     preset["steps"] = [s for s in preset["steps"] if s["step"] != "url_filter"]
+    for step in preset["steps"]:
+        if step["step"] == "extract" and engine:
+            step["engine"] = engine
     if not with_dedup:
         preset["dedup"] = []
     config = work / "fineweb-no-url.yaml"
@@ -134,6 +137,8 @@ def main() -> None:
     parser.add_argument("--datatrove-tokenizer", choices=["default", "regex"], default="default",
                         help="datatrove's own spaCy word tokenizer, or a regex one")
     parser.add_argument("--with-dedup", action="store_true", help="keep the preset's MinHash stage on our side")
+    parser.add_argument("--extract-engine", default=None,
+                        help="our side's extraction engine (default: the preset's, resiliparse)")
     args = parser.parse_args()
     files = sorted(f for pattern in args.inputs for f in glob.glob(pattern))
     if not files:
@@ -144,7 +149,7 @@ def main() -> None:
         staged.mkdir()
         for f in files:  # datatrove reads one folder + glob: stage every input in one folder
             os.symlink(f, staged / Path(f).name)
-        rw = run_refinedweb(files, work, args.with_dedup)
+        rw = run_refinedweb(files, work, args.with_dedup, args.extract_engine)
         dt = run_datatrove(str(staged) + "/*.warc.gz", work, args.datatrove_tokenizer)
     pages = rw["pages"]
     rw_rate, dt_rate = pages / rw["seconds"], pages / dt["seconds"]
@@ -153,6 +158,7 @@ def main() -> None:
     result = {
         "inputs": args.inputs, "files": len(files), "html_pages": pages,
         "datatrove_tokenizer": args.datatrove_tokenizer, "refinedweb_with_dedup": args.with_dedup,
+        "refinedweb_extract_engine": args.extract_engine or "preset default",
         "refinedweb": {"seconds": round(rw["seconds"], 2), "docs_per_s_per_core": round(rw_rate, 1),
                        "kept": len(rw["kept_urls"])},
         "datatrove": {"seconds": round(dt["seconds"], 2), "docs_per_s_per_core": round(dt_rate, 1),
