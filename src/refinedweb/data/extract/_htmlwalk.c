@@ -391,11 +391,15 @@ done:
     return result;
 }
 
+#define N_CF 12
+#define PROSE_LINK_RATE 0.3
+
 /* container_features(words: bytes f64[n], link_words: bytes f64[n], line_container: bytes i32[n],
- *                    parents: bytes i32[m]) -> bytes f64[n * 9]
+ *                    parents: bytes i32[m]) -> bytes f64[n * N_CF]
  * Per line: for its container (c0) and that container's parent (c1): the container's share of the page's words,
  * log1p of its words, its link share (link words / words), log1p of its lines (all over the lines of the container
- * and its descendants); and c0's depth. Containers are numbered in document order, so a parent's number is
+ * and its descendants); c0's depth; c0's and c1's word shares as fractions of the page's largest "prose" container
+ * (link share under PROSE_LINK_RATE), and whether c0 is that container. Containers are numbered in document order, so a parent's number is
  * smaller than its children's: one pass from the last container adds each to its parent. */
 static PyObject *container_features(PyObject *self, PyObject *args) {
     Py_buffer wb, lb, cb, pb;
@@ -410,7 +414,7 @@ static PyObject *container_features(PyObject *self, PyObject *args) {
     const double *words = wb.buf, *link = lb.buf;
     const int32_t *lc = cb.buf, *par = pb.buf;
     W = PyMem_Calloc(m, sizeof(double)); L = PyMem_Calloc(m, sizeof(double)); K = PyMem_Calloc(m, sizeof(double));
-    D = PyMem_Calloc(m, sizeof(double)); out = PyMem_Calloc(n * 9 + 1, sizeof(double));
+    D = PyMem_Calloc(m, sizeof(double)); out = PyMem_Calloc(n * N_CF + 1, sizeof(double));
     if (!W || !L || !K || !D || !out) { PyErr_NoMemory(); goto done; }
     double total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -427,7 +431,7 @@ static PyObject *container_features(PyObject *self, PyObject *args) {
     if (total < 1) total = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         int32_t c0 = lc[i], c1 = (par[c0] >= 0 && par[c0] < c0) ? par[c0] : c0;
-        double *row = out + i * 9;
+        double *row = out + i * N_CF;
         int32_t cs[2] = {c0, c1};
         for (int j = 0; j < 2; j++) {
             int32_t c = cs[j];
@@ -438,7 +442,21 @@ static PyObject *container_features(PyObject *self, PyObject *args) {
         }
         row[8] = D[c0];
     }
-    result = PyBytes_FromStringAndSize((const char *)out, n * 9 * (Py_ssize_t)sizeof(double));
+    /* Relative to the page's largest prose container (link share under PROSE_LINK_RATE): the line's container
+     * and parent as fractions of it, and whether the line's container is it. */
+    double m0 = 1e-9, m1 = 1e-9;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = out + i * N_CF;
+        if (row[2] < PROSE_LINK_RATE && row[0] > m0) m0 = row[0];
+        if (row[6] < PROSE_LINK_RATE && row[4] > m1) m1 = row[4];
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *row = out + i * N_CF;
+        row[9] = row[0] / m0;
+        row[10] = row[4] / m1;
+        row[11] = (row[2] < PROSE_LINK_RATE ? row[0] : 0.0) >= m0 - 1e-12 ? 1.0 : 0.0;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, n * N_CF * (Py_ssize_t)sizeof(double));
 done:
     PyMem_Free(W); PyMem_Free(L); PyMem_Free(K); PyMem_Free(D); PyMem_Free(out);
     PyBuffer_Release(&wb); PyBuffer_Release(&lb); PyBuffer_Release(&cb); PyBuffer_Release(&pb);

@@ -43,7 +43,7 @@ _CONTEXT = ("log_words", "link_chars_rate", "ends_sentence", "punct_rate")
 _WINDOWS = (1, 3, 8)
 _MASS_WINDOWS = (8, 24)
 _COL = {name: i for i, name in enumerate(STATS)}
-_CONTAINER_COLUMNS = 9
+_CONTAINER_COLUMNS = 12
 
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"kind_{k}" for k in KINDS)
@@ -56,7 +56,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     + tuple(f"mass_share_w{w}" for w in _MASS_WINDOWS)
     + tuple(f"mass_peak_w{w}" for w in _MASS_WINDOWS)
     + tuple(f"{c}_{name}" for c in ("c0", "c1") for name in ("word_share", "log_words", "link_rate", "log_lines"))
-    + ("container_depth",)
+    + ("container_depth", "c0_of_largest_prose", "c1_of_largest_prose", "c0_is_largest_prose")
 )
 
 
@@ -100,8 +100,9 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
       to the page's densest window. The article body is the densest region; teaser lists and footers are thinner;
     - the line's container (``containers``, ``parents``: ``blocks.Rendering``; without them every line is in the
       document) and that container's parent: each one's share of the page's words, log1p words, link share and
-      log1p lines, over the lines of the container and its descendants; and the container's depth
-      (``_htmlwalk.container_features``). An article body is one large container of prose; a teaser list or a
+      log1p lines, over the lines of the container and its descendants; the container's depth; both word shares
+      relative to the page's largest prose container (link share under 0.3), and whether the line's container is
+      that one (``_htmlwalk.container_features``). An article body is one large container of prose; a teaser list or a
       comment thread is a container of its own, with its own size and links.
     """
     n = len(lines)
