@@ -108,6 +108,22 @@ def test_title_and_language_hints():
     assert refinedweb(page("aeb_venturebeat"), "").lang == "en-us"
 
 
+def test_title_hints_from_og_title_and_from_a_hostile_head():
+    from refinedweb.data.extract.main_text import page_hints
+
+    assert page_hints("<html lang=en_GB><head><TITLE id=t> A &amp; B\n c </title></head>") == ("A & B c", "en-gb")
+    assert page_hints("<head><title> </title><meta content='OG &amp; t' property='og:title'></head>")[0] == "OG & t"
+    # 20,000 title start tags and no end tag: a lazy regex restarting at each one took seconds in one
+    # uninterruptible call. As in a browser, an unclosed <title> holds the rest of the page as its text, so the
+    # page is empty; what matters is that it is counted as that within the step's default 2 s limit, not as
+    # extract_timeout.
+    hostile = "<html><head>" + "<title>x" * 20_000 + "</head><body><p>body text</p></body></html>"
+    assert page_hints(hostile)[0] is None
+    step = Extract.from_dict({"engine": "refinedweb"})
+    assert list(step([Document(id="h", text=hostile, metadata={"warc": {"payload": "html"}})])) == []
+    assert step.stats.dropped == {"empty": 1}
+
+
 def test_headings_lists_and_tables_stay_lines():
     html = (
         "<html><body><article><h2>Ingredients for the soup</h2><p>You will need the following things to cook it "
