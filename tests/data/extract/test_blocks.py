@@ -103,6 +103,14 @@ def test_deep_nesting_stays_linear():
     assert texts_of(html) == ["deep text"]
 
 
+def test_unterminated_markup_ends_the_page_without_losing_what_came_before():
+    # As in a browser, an unclosed comment, raw-text element or attribute quote runs to the end of the page.
+    for tail in ("<!-- never closed <p>hidden</p>", "<script>var a = '</p>';", "<div class=\"open>more text",
+                 "<title>no end", "<!", "<a href='x"):
+        assert texts_of("<p>kept before</p>" + tail) == ["kept before"], tail
+    assert texts_of("<p>kept before</p>a <") == ["kept before", "a &lt;"]  # a lone '<' is text
+
+
 def test_empty_and_bad_input():
     assert len(split_lines("")) == 0
     assert texts_of("") == [] and texts_of("<html><body></body></html>") == []

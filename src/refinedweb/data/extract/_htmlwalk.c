@@ -62,8 +62,8 @@ static const TagInfo TAGS[] = {
 #define T_OTHER N_TAGS
 
 static int tag_id(const char *name) {
-    for (int i = 0; i < N_TAGS; i++)
-        if (strcmp(TAGS[i].name, name) == 0) return i;
+    for (int i = 0; i < N_TAGS; i++) /* called for every tag: the first letter rules out most entries */
+        if (TAGS[i].name[0] == name[0] && strcmp(TAGS[i].name, name) == 0) return i;
     return T_OTHER;
 }
 static inline int flags_of(int t) { return t < N_TAGS ? TAGS[t].flags : 0; }
@@ -247,8 +247,7 @@ static int start_tag(W *w, int t, int hidden) {
         if (h >= 0 && pop_to(w, h) < 0) return -1;
     }
     if (f & F_CLOSES_P) {
-        static int stops[3];
-        stops[0] = ID_BUTTON; stops[1] = ID_TABLE; stops[2] = ID_TD;
+        int stops[3] = {ID_BUTTON, ID_TABLE, ID_TD};
         int i = find_open(w, ID_P, stops, 3);
         if (i >= 0 && pop_to(w, i) < 0) return -1;
     }
@@ -282,7 +281,7 @@ static int start_tag(W *w, int t, int hidden) {
     }
     if (push(w, t, (f & F_SKIP) || hidden ? 1 : 0, container) < 0) return -1;
     if (!w->skip) {
-        if (TAGS[t < N_TAGS ? t : 0].prefix && t < N_TAGS) w->pending_prefix = TAGS[t].prefix;
+        if (t < N_TAGS && TAGS[t].prefix) w->pending_prefix = TAGS[t].prefix;
         if (f & F_PRE) w->pre = 1;
         if (f & F_CELL) { if (w->line_has_text && put(w, '\t') < 0) return -1; }
         if (f & F_LINK) {
