@@ -8,7 +8,7 @@ Elements that are boilerplate by their own markup (``<nav>``, ``<footer>``, ``<a
 ``display: none``, OneTrust's consent banner) are skipped with their content. Every line is tagged with its
 innermost container element (``div``, ``section``, ``article``, ``ul``, ``table``, ...), whose size and link share
 become features (``features.py``): the flat rendering the engine used before (lexbor + resiliparse's renderer)
-lost that, and the held-out F1 rose 0.8683 -> 0.8781 with it (benchmarks/extraction.md).
+lost that; with the container features the held-out mean F1 rose 0.8683 -> 0.8830 (benchmarks/extraction.md).
 
 The rendering is read in one C pass (``_linetable.c``) that gives each line's text and its counts (visible
 characters, characters inside links, punctuation, digits, CJK characters, words). Character counts include HTML

@@ -86,7 +86,7 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
 
     The repetition / title flags (``_linetable.repeat_flags``), the boilerplate-word scan
     (``_linetable.keyword_lines``) and the numeric columns, in ``FEATURE_NAMES`` order (``_linetable.features``),
-    are C: per-line Python loops and per-column numpy calls cost more than the page's whole lexbor rendering on
+    are C: per-line Python loops and per-column numpy calls cost more than the page's whole HTML walk on
     small pages. The columns:
 
     - kind one-hot; log1p of chars, words, punctuation; link, punctuation, digit, CJK, separator rates (per char);
