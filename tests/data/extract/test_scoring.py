@@ -105,3 +105,44 @@ def test_c_keep_rule_equals_the_numpy_rule():
         x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, n))
         expected = keep_lines(shipped.predict(x), line_words(x), shipped.threshold, shipped.ratio)
         assert np.array_equal(shipped.keep(x), expected)
+
+
+def test_subtree_keep_rule_drops_a_thread_beside_the_article():
+    # The document (0) holds a wrapper (1) with the article (2) and, as the article's sibling, a comment thread
+    # (3: a title line at 0.3 and two comments, 4 and 5, at 0.7). The line-run rule keeps the comments: the best run
+    # of (p - 0.5) * words runs through them. With margin 0.7 the best subtree is the article (3 * 50 * 0.25 = 37.5;
+    # the wrapper 37.5 - 0.8 for the title line, the thread -0.8), whose mean p is 0.95: the comments at 0.7 are
+    # under 0.8 * 0.95 and go.
+    p = np.array([0.95, 0.95, 0.95, 0.3, 0.7, 0.7])
+    words = np.array([50.0, 50, 50, 2, 30, 30])
+    containers = np.array([2, 2, 2, 3, 4, 5], dtype=np.int32)
+    parents = np.array([-1, 0, 1, 1, 3, 3], dtype=np.int32)
+    assert keep_lines(p, words, 0.5, 0.8).tolist() == [True, True, True, False, True, True]
+    kept = keep_lines(p, words, 0.5, 0.8, containers, parents, 0.7, 0.8)
+    assert kept.tolist() == [True, True, True, False, False, False]
+    # Without containers, or with tree_ratio 0, the rule is the line-run rule alone.
+    assert keep_lines(p, words, 0.5, 0.8, None, None, 0.7, 0.8).tolist() == [True] * 3 + [False, True, True]
+    assert keep_lines(p, words, 0.5, 0.8, containers, parents, 0.7, 0.0).tolist() == [True] * 3 + [False, True, True]
+    # A page with one container: the document is the best subtree and everything is inside it.
+    flat = keep_lines(p, words, 0.5, 0.0, np.zeros(6, dtype=np.int32), np.array([-1], dtype=np.int32), 0.7, 0.8)
+    assert flat.tolist() == (p >= 0.5).tolist()
+
+
+def test_c_subtree_rule_equals_the_numpy_rule_and_refuses_bad_containers():
+    from dataclasses import replace
+
+    model = replace(load_model(), tree_margin=0.6, tree_ratio=0.8)
+    rng = np.random.default_rng(5)
+    for n in (1, 6, 40):
+        m = int(rng.integers(1, 12))
+        parents = np.array([-1] + [int(rng.integers(0, c)) for c in range(1, m)], dtype=np.int32)
+        containers = rng.integers(0, m, n).astype(np.int32)
+        x = rng.normal(size=(n, len(FEATURE_NAMES)))
+        x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, n))
+        expected = keep_lines(model.predict(x), line_words(x), model.threshold, model.ratio, containers, parents,
+                              0.6, 0.8)
+        assert np.array_equal(model.keep(x, containers, parents), expected)
+    with pytest.raises(ValueError, match="out of range"):
+        model.keep(x, np.full(len(x), 99, dtype=np.int32), parents)
+    with pytest.raises(ValueError, match="one int32 per line"):
+        model.keep(x, containers[:-1], parents)

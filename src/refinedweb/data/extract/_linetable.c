@@ -510,28 +510,59 @@ done:
     return result;
 }
 
-/* keep_lines(z, x, n_feat, words_col, threshold, ratio) -> bytes
+/* The page's best subtree: the container whose lines and descendants' lines maximise the sum of score (the
+ * document itself only when it is the only container); inside[c] = 1 for it and its descendants. Containers are
+ * numbered in document order (a parent before its children). Returns -1 on a container number out of range. */
+static int best_subtree(const double *score, const int32_t *cont, Py_ssize_t n, const int32_t *par, Py_ssize_t m,
+                        double *sum, unsigned char *inside) {
+    for (Py_ssize_t c = 0; c < m; c++) { sum[c] = 0; inside[c] = 0; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (cont[i] < 0 || cont[i] >= m) return -1;
+        sum[cont[i]] += score[i];
+    }
+    for (Py_ssize_t c = m - 1; c > 0; c--)
+        if (par[c] >= 0 && par[c] < c) sum[par[c]] += sum[c];
+    Py_ssize_t best = m > 1 ? 1 : 0;
+    for (Py_ssize_t c = best + 1; c < m; c++) if (sum[c] > sum[best]) best = c;
+    inside[best] = 1;
+    for (Py_ssize_t c = best + 1; c < m; c++) if (par[c] >= 0 && par[c] < c && inside[par[c]]) inside[c] = 1;
+    return 0;
+}
+
+/* keep_lines(z, x, n_feat, words_col, threshold, ratio[, containers, parents, tree_margin, tree_ratio]) -> bytes
  *
  * uint8 per line: 1 when the line's stage-2 probability p = sigmoid(z) reaches threshold and, for a line outside
  * the page's best run of kept text (lines a..b maximising the sum of (p - threshold) * max(words, 1)), also reaches
  * ratio times that run's word-weighted mean p. words = expm1(x[:, words_col]). ratio 0: p >= threshold alone.
+ * With containers (int32 per line) and parents (int32 per container, blocks.Rendering) and tree_ratio > 0, a line
+ * outside the page's best subtree (the container maximising the sum of (p - tree_margin) * max(words, 1) over its
+ * lines and its descendants' lines) must also reach tree_ratio times that subtree's word-weighted mean p.
  */
 static PyObject *keep_lines(PyObject *self, PyObject *args) {
-    Py_buffer zb, xb;
+    Py_buffer zb, xb, cb = {0}, pb = {0};
     Py_ssize_t f, words_col;
-    double t, q;
+    double t, q, margin = 0.0, tq = 0.0;
     PyObject *result = NULL;
-    double *p = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*nndd", &zb, &xb, &f, &words_col, &t, &q)) return NULL;
+    double *p = NULL, *sum = NULL;
+    unsigned char *inside = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nndd|y*y*dd", &zb, &xb, &f, &words_col, &t, &q, &cb, &pb, &margin, &tq))
+        return NULL;
     const Py_ssize_t n = zb.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t m = pb.buf ? pb.len / (Py_ssize_t)sizeof(int32_t) : 0;
     if (n == 0 || f <= 0 || words_col < 0 || words_col >= f || xb.len != n * f * (Py_ssize_t)sizeof(double)) {
         PyErr_SetString(PyExc_ValueError, "keep_lines(): no lines or features of the wrong shape");
         goto done;
     }
+    const int tree = tq > 0 && cb.buf && pb.buf;
+    if (tree && (cb.len != n * (Py_ssize_t)sizeof(int32_t) || m < 1)) {
+        PyErr_SetString(PyExc_ValueError, "keep_lines(): containers must give one int32 per line, parents at least one");
+        goto done;
+    }
     const double *z = zb.buf, *x = xb.buf;
     p = PyMem_Malloc((size_t)(3 * n) * sizeof(double)); /* p, then the words, then the run scores */
+    if (tree) { sum = PyMem_Malloc((size_t)m * sizeof(double)); inside = PyMem_Malloc((size_t)m); }
     result = PyBytes_FromStringAndSize(NULL, n);
-    if (!p || !result) { if (result) Py_CLEAR(result); else PyErr_NoMemory(); goto done; }
+    if (!p || !result || (tree && (!sum || !inside))) { if (result) Py_CLEAR(result); PyErr_NoMemory(); goto done; }
     double *w = p + n, *score = p + 2 * n;
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -549,10 +580,27 @@ static PyObject *keep_lines(PyObject *self, PyObject *args) {
         if (q * pw / ws > t) cut = q * pw / ws;
     }
     for (Py_ssize_t i = 0; i < n; i++) out[i] = p[i] >= t && (p[i] >= cut || (i >= a && i <= b));
+    if (tree) {
+        const int32_t *cont = cb.buf, *par = pb.buf;
+        for (Py_ssize_t i = 0; i < n; i++) score[i] = (p[i] - margin) * w[i];
+        if (best_subtree(score, cont, n, par, m, sum, inside) < 0) {
+            PyErr_SetString(PyExc_ValueError, "keep_lines(): a container number out of range");
+            Py_CLEAR(result);
+            goto done;
+        }
+        double pw = 0, ws = 0;
+        for (Py_ssize_t i = 0; i < n; i++) if (inside[cont[i]]) { pw += p[i] * w[i]; ws += w[i]; }
+        if (ws > 0) {
+            const double tcut = tq * pw / ws;
+            for (Py_ssize_t i = 0; i < n; i++) if (!inside[cont[i]] && p[i] < tcut) out[i] = 0;
+        }
+    }
 done:
-    PyMem_Free(p);
+    PyMem_Free(p); PyMem_Free(sum); PyMem_Free(inside);
     PyBuffer_Release(&zb);
     PyBuffer_Release(&xb);
+    if (cb.buf) PyBuffer_Release(&cb);
+    if (pb.buf) PyBuffer_Release(&pb);
     return result;
 }
 
@@ -701,7 +749,8 @@ static PyMethodDef methods[] = {
     {"logits", logits, METH_VARARGS,
      "logits(x, w1, b1, w2x, w2p, b2, hx, hp, hc, hv, windows, sides, words_col) -> bytes of float64 stage-2 log-odds"},
     {"keep_lines", keep_lines, METH_VARARGS,
-     "keep_lines(z, x, n_feat, words_col, threshold, ratio) -> bytes of uint8 per line; see scoring.BlockModel.keep"},
+     "keep_lines(z, x, n_feat, words_col, threshold, ratio[, containers, parents, tree_margin, tree_ratio]) -> bytes of "
+     "uint8 per line; see scoring.BlockModel.keep"},
     {"keyword_lines", keyword_lines, METH_VARARGS,
      "keyword_lines(texts, words, max_words, keywords, whole_words) -> bytes of float64 0/1 per line"},
     {"repeat_flags", repeat_flags, METH_VARARGS,

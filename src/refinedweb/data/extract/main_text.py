@@ -2,7 +2,7 @@
 
     rendering = render(html)                # our streaming HTML walk: visible lines + their containers (C)
     lines = split_lines(rendering.text)     # the line table (C)
-    keep = model.keep(features)             # two stacked classifiers and a per-page keep rule (C)
+    keep = model.keep(features, rendering.containers, rendering.parents)  # two classifiers + a keep rule (C)
 
 Why this shape: a DOM library's tree building plus a renderer cost more per page than the whole rest of the
 engine, and a Python walk over a DOM costs more than both; one C pass that renders while it walks keeps the DOM
@@ -92,5 +92,5 @@ def refinedweb(html: str, url: str = "", max_lines: int = MAX_LINES) -> Extracte
         raise InputError("too_many_lines", f"the page renders to more than {max_lines} lines (extract.max_lines)")
     lines = split_lines(rendered)
     features = block_features(lines, title, rendering.containers, rendering.parents) if len(lines) else None
-    text = lines.text_of(load_model().keep(features)) if len(lines) else ""
+    text = lines.text_of(load_model().keep(features, rendering.containers, rendering.parents)) if len(lines) else ""
     return Extracted(text=text, title=title, lang=lang)

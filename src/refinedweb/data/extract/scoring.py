@@ -4,7 +4,8 @@ Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 
 smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs) and placed relative to the
 page's best run of main text, which is a cheap stand-in for a sequence model. Stage 2 is a logistic regression plus,
 optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``
-and, outside the page's best run, ``ratio`` times that run's mean probability (``keep_lines``).
+and, outside the page's best run, ``ratio`` times that run's mean probability, and, outside the page's best
+subtree of containers, ``tree_ratio`` times that subtree's mean probability (``keep_lines``).
 
 The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, about 35 kB of JSON): the feature names
 are stored with them and must equal ``features.FEATURE_NAMES``, so a feature change without retraining fails loudly
@@ -67,25 +68,57 @@ def stage2_inputs(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
     return np.frombuffer(out, dtype=np.float64).reshape(n, len(STAGE2_NAMES))
 
 
-def keep_lines(p: np.ndarray, words: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
+def keep_lines(p: np.ndarray, words: np.ndarray, threshold: float, ratio: float,
+               containers: np.ndarray | None = None, parents: np.ndarray | None = None,
+               tree_margin: float = 0.0, tree_ratio: float = 0.0) -> np.ndarray:
     """The keep rule on stage-2 probabilities (numpy; training and the tests use it, the engine the same rule in C).
 
     A line is kept when p >= threshold and, if it lies outside the page's best run of kept text (the contiguous
     lines maximising the sum of (p - threshold) * max(words, 1)), also p >= ratio * that run's word-weighted mean
     p. The second condition is a per-page threshold: on a page whose article scores 0.95, a comment thread or
     teaser list after it at 0.6 is dropped, while a page whose best text scores 0.6 keeps it.
+
+    With the lines' ``containers`` and the containers' ``parents`` (``blocks.Rendering``) and ``tree_ratio`` > 0,
+    the same holds for the page's best *subtree*: the container (not the document, unless it is the only one) whose
+    lines and descendants' lines maximise the sum of (p - tree_margin) * max(words, 1); a line outside it must also
+    reach ``tree_ratio`` times its word-weighted mean p. Line order cannot separate an article from the comment
+    thread or teaser list right after it; the page's element tree usually can.
     """
     keep = p >= threshold
-    if ratio <= 0 or len(p) == 0:
+    if len(p) == 0:
         return keep
     w = np.maximum(words, 1.0)
-    cs = np.concatenate(([0.0], np.cumsum((p - threshold) * w)))
-    b = int(np.argmax(cs[1:] - np.minimum.accumulate(cs)[:-1]))
-    a = int(np.argmin(cs[: b + 1]))
-    cut = ratio * float((p[a : b + 1] * w[a : b + 1]).sum() / w[a : b + 1].sum())
-    inside = np.zeros(len(p), dtype=bool)
-    inside[a : b + 1] = True
-    return keep & ((p >= cut) | inside)
+    if ratio > 0:
+        cs = np.concatenate(([0.0], np.cumsum((p - threshold) * w)))
+        b = int(np.argmax(cs[1:] - np.minimum.accumulate(cs)[:-1]))
+        a = int(np.argmin(cs[: b + 1]))
+        cut = ratio * float((p[a : b + 1] * w[a : b + 1]).sum() / w[a : b + 1].sum())
+        inside = np.zeros(len(p), dtype=bool)
+        inside[a : b + 1] = True
+        keep &= (p >= cut) | inside
+    if tree_ratio > 0 and containers is not None and parents is not None:
+        inside = best_subtree((p - tree_margin) * w, containers, parents)[containers]
+        if inside.any():
+            keep &= inside | (p >= tree_ratio * float((p[inside] * w[inside]).sum() / w[inside].sum()))
+    return keep
+
+
+def best_subtree(score: np.ndarray, containers: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """Per container, whether it is the page's best subtree (see ``keep_lines``) or inside it. Containers are
+    numbered in document order, a parent before its children (``blocks.Rendering``)."""
+    m = len(parents)
+    total = np.zeros(m)
+    np.add.at(total, containers, score)
+    for c in range(m - 1, 0, -1):
+        if 0 <= parents[c] < c:
+            total[parents[c]] += total[c]
+    best = 1 + int(np.argmax(total[1:])) if m > 1 else 0
+    inside = np.zeros(m, dtype=bool)
+    inside[best] = True
+    for c in range(best + 1, m):
+        if 0 <= parents[c] < c and inside[parents[c]]:
+            inside[c] = True
+    return inside
 
 
 @dataclass
@@ -101,6 +134,9 @@ class BlockModel:
     """Stage 2's optional tanh layer (H, c, v): adds tanh(x2.H + c).v to stage 2's log-odds."""
     ratio: float = 0.0
     """The per-page part of the keep rule (``keep_lines``); 0: the global threshold alone."""
+    tree_margin: float = 0.0
+    tree_ratio: float = 0.0
+    """The keep rule's best-subtree part (``keep_lines``); tree_ratio 0: not used."""
 
     def __post_init__(self) -> None:
         # Fold the standardisation into the weights once, so prediction works on the raw features (in C).
@@ -158,15 +194,21 @@ class BlockModel:
         """Probability that each line is main text."""
         return _sigmoid(self.logit(x)) if len(x) else np.zeros(0)
 
-    def keep(self, x: np.ndarray) -> np.ndarray:
-        """Which lines to keep: ``keep_lines`` on the stage-2 probabilities, in C (``_linetable.keep_lines``)."""
+    def keep(self, x: np.ndarray, containers: np.ndarray | None = None,
+             parents: np.ndarray | None = None) -> np.ndarray:
+        """Which lines to keep: ``keep_lines`` on the stage-2 probabilities, in C (``_linetable.keep_lines``).
+        ``containers``/``parents`` (``blocks.Rendering``) enable the best-subtree part of the rule."""
         if len(x) == 0:
             return np.zeros(0, dtype=bool)
-        if self.ratio <= 0:
+        tree = self.tree_ratio > 0 and containers is not None and parents is not None
+        if self.ratio <= 0 and not tree:
             return self.logit(x) >= self._cut  # decided on the log-odds (no second sigmoid)
         x = np.ascontiguousarray(x, dtype=np.float64)
-        out = load_linetable().keep_lines(self.logit(x), x, x.shape[1], _WORDS_COL, self.threshold, self.ratio)
-        return np.frombuffer(out, dtype=np.bool_)
+        args = [self.logit(x), x, x.shape[1], _WORDS_COL, self.threshold, self.ratio]
+        if tree:
+            c = np.ascontiguousarray
+            args += [c(containers, dtype=np.int32), c(parents, dtype=np.int32), self.tree_margin, self.tree_ratio]
+        return np.frombuffer(load_linetable().keep_lines(*args), dtype=np.bool_)
 
     def to_dict(self) -> dict:
         return {
@@ -182,6 +224,8 @@ class BlockModel:
             "b2": self.b2,
             "threshold": self.threshold,
             "ratio": self.ratio,
+            "tree_margin": self.tree_margin,
+            "tree_ratio": self.tree_ratio,
             "hidden": None if self.hidden is None else [a.tolist() for a in self.hidden],
         }
 
@@ -199,7 +243,8 @@ class BlockModel:
         return cls(arr("mean"), arr("scale"), arr("w1"), float(data["b1"]), arr("w2"), float(data["b2"]),
                    float(data["threshold"]),
                    None if hidden is None else tuple(np.asarray(a, dtype=np.float64) for a in hidden),
-                   float(data.get("ratio", 0.0)))
+                   float(data.get("ratio", 0.0)), float(data.get("tree_margin", 0.0)),
+                   float(data.get("tree_ratio", 0.0)))
 
 
 @lru_cache(maxsize=1)

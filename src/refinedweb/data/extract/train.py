@@ -19,7 +19,8 @@ What it does, and why:
   *out-of-fold* stage-1 probabilities (folds grouped by web site), so it learns how far to trust stage 1 on unseen
   sites rather than on its own training pages. The keep threshold is the one that maximises the mean over sets of
   the mean page F1 on those out-of-fold predictions; then, at that threshold, the per-page ratio of the keep rule
-  (``scoring.keep_lines``) is chosen from ``RATIOS`` the same way.
+  (``scoring.keep_lines``) is chosen from ``RATIOS`` the same way, then its best-subtree part (margin, ratio) from
+  ``TREE_MARGINS`` x ``TREE_RATIOS`` (or none), and then the ratio once more.
 - **Generalisation check.** Leave-one-set-out: for each set, the whole procedure runs on the other sets and the
   held-out set is scored. Those numbers, not the in-sample ones, say how it does on new kinds of pages.
 """
@@ -57,6 +58,10 @@ leave-one-set-out mean F1 over seeds 0, 1, 2 rose 0.8655 -> 0.8683, no set lower
 THRESHOLDS = tuple(np.round(np.arange(0.25, 0.76, 0.05), 2))
 RATIOS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Candidates for the per-page part of the keep rule (``scoring.keep_lines``), chosen after the threshold."""
+TREE_MARGINS = (0.5, 0.6, 0.7)
+TREE_RATIOS = (0.0, 0.6, 0.7, 0.8, 0.9, 1.0)
+"""Candidates for the best-subtree part of the keep rule (``scoring.keep_lines``), chosen after the ratio; then the
+ratio is chosen again."""
 L2 = 1e-3
 """Ridge penalty per standardised weight, relative to the weighted mean log-loss."""
 FOLDS = 3
@@ -80,6 +85,8 @@ class PageData:
     y: np.ndarray
     w: np.ndarray
     gold_tokens: Counter = field(default_factory=Counter)
+    containers: np.ndarray | None = None
+    parents: np.ndarray | None = None
 
 
 def label_lines(texts: list[str], gold: str) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +148,9 @@ def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[Pag
             texts = [html_lib.unescape(t) for t in lines.texts]
             y, n = label_lines(texts, page.gold)
             w = n / max(n.sum(), 1.0)
-            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, block_features(lines, title, rendering.containers, rendering.parents), y, w,
-                                  tokens(page.gold)))
+            x = block_features(lines, title, rendering.containers, rendering.parents)
+            pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, x, y, w, tokens(page.gold),
+                                  rendering.containers, rendering.parents))
         print(f"prepared {name}", file=sys.stderr, flush=True)
     sizes = {s: sum(p.set == s for p in pages) for s in sets}
     mean = np.mean(list(sizes.values()))
@@ -232,10 +240,12 @@ def _fold_of(site: str) -> int:
     return sum(site.encode()) % FOLDS
 
 
-def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0) -> float:
-    """Mean page F1 of keeping the lines by ``scoring.keep_lines(probs, words, threshold, ratio)`` (the reference
-    metric)."""
-    return kept_f1(pages, [keep_lines(pr, line_words(p.x), threshold, ratio) for p, pr in zip(pages, probs)])
+def page_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0,
+            tree: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Mean page F1 of keeping the lines by ``scoring.keep_lines(probs, words, threshold, ratio, containers,
+    parents, *tree)`` (the reference metric)."""
+    return kept_f1(pages, [keep_lines(pr, line_words(p.x), threshold, ratio, p.containers, p.parents, *tree)
+                           for p, pr in zip(pages, probs)])
 
 
 def kept_f1(pages: list[PageData], kept: list[np.ndarray]) -> float:
@@ -279,21 +289,27 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
     probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
     best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
     model.threshold = float(best)
-    model.ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r)))
-    return BlockModel(mean, scale, model.w1, model.b1, model.w2, model.b2, model.threshold, hidden, model.ratio)
+    ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r)))
+    grid = [(0.0, 0.0)] + [(m, q) for m in TREE_MARGINS for q in TREE_RATIOS if q > 0]
+    tree = max(grid, key=lambda g: _weighted_f1(pages, probs, best, ratio, g))
+    if tree != (0.0, 0.0):
+        ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r, tree)))
+    return BlockModel(mean, scale, model.w1, model.b1, model.w2, model.b2, model.threshold, hidden, ratio, *tree)
 
 
-def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0) -> float:
+def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0,
+                 tree: tuple[float, float] = (0.0, 0.0)) -> float:
     """Mean over sets of the mean page F1 (every set counts the same when choosing the threshold)."""
     by_set: dict[str, list[int]] = {}
     for i, p in enumerate(pages):
         by_set.setdefault(p.set, []).append(i)
-    return float(np.mean([page_f1([pages[i] for i in idx], [probs[i] for i in idx], threshold, ratio) for idx in by_set.values()]))
+    return float(np.mean([page_f1([pages[i] for i in idx], [probs[i] for i in idx], threshold, ratio, tree)
+                          for idx in by_set.values()]))
 
 
 def evaluate(model: BlockModel, pages: list[PageData]) -> float:
     """Mean page F1 of the model's keep decisions (the engine's C path)."""
-    return kept_f1(pages, [model.keep(p.x) for p in pages])
+    return kept_f1(pages, [model.keep(p.x, p.containers, p.parents) for p in pages])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,9 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             heldout = [p for p in pages if p.set == held]
             f1 = evaluate(model, heldout)
             report["sets"][held] = {"held_out_f1": round(f1, 4), "pages": len(heldout), "threshold": model.threshold,
-                                    "ratio": model.ratio}
-            print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold}, ratio {model.ratio})",
-                  flush=True)
+                                    "ratio": model.ratio, "tree": [model.tree_margin, model.tree_ratio]}
+            print(f"leave-one-set-out {held:14s} F1={f1:.4f} (threshold {model.threshold}, ratio {model.ratio}, "
+                  f"tree {model.tree_margin}/{model.tree_ratio})", flush=True)
     model = train(pages, seeds)
     for name in sets:
         f1 = evaluate(model, [p for p in pages if p.set == name])
@@ -336,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"in-sample         {name:14s} F1={f1:.4f}", flush=True)
     report["threshold"] = model.threshold
     report["ratio"] = model.ratio
+    report["tree"] = [model.tree_margin, model.tree_ratio]
     report["seconds"] = round(time.time() - t0, 1)
     # Atomic: an interrupted run must not leave a truncated model where the package loads it from.
     if args.out:
