@@ -161,3 +161,44 @@ def test_every_string_width_and_lone_surrogates_are_read_alike():
         assert lines.texts == ["caf\u00e9 link end.", "next" + wide]
         assert (lines.stats[0] == base.stats[0]).all() and (lines.kind == base.kind).all()
         assert lines.stats[1, COL["chars"]] == 5
+
+
+# Pieces that real and broken pages are made of: tags the walk treats specially (implied ends, raw text, skipped,
+# void, containers), unterminated constructs, attributes that hide, entities, CJK, control characters.
+_PIECES = [
+    "<p>", "</p>", "<div class=a>", "</div>", "<li>", "<ul>", "</ul>", "<td>", "<tr>", "<table>", "</table>", "<a href='x'>",
+    "</a>", "<br>", "</br>", "<pre>", "</pre>", "<script>", "</script>", "<style>", "<title>", "</title>", "<!--", "-->",
+    "<!DOCTYPE html>", "<?xml?>", "<nav>", "</nav>", "<div hidden>", "<span style='display:none'>", "<head>", "</head>",
+    "<body>", "</body>", "<h1>", "</h1>", "<option>", "<select>", "<textarea>", "<img src=x>", "<", ">", "</", "<a",
+    "'", '"', "=", "&amp;", "&lt;", "&#x41;", "text", " words here. ", "\n", "\t", "\u00a0", "\u4e2d\u6587\u3002",
+    "\x01", "\x02", "\x00", "<div aria-hidden=\"true\">", "<form>", "<figure>", "<figcaption>", "<dl><dt>", "<dd>",
+]
+
+
+def test_any_mix_of_markup_renders_consistently():
+    # Property test of the C walk, the default engine's first step on every crawled page: any sequence of the pieces
+    # above renders without an error, every line with text has a container (in range, parents before children),
+    # and the whole engine returns text or a counted InputError skip, never another exception.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from refinedweb.data.extract.main_text import refinedweb
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(_PIECES), max_size=60))
+    def check(pieces):
+        html = "".join(pieces)
+        rendering = render(html)
+        lines = split_lines(rendering.text)
+        assert len(rendering.containers) == len(lines)
+        parents = rendering.parents.tolist()
+        assert parents[0] == -1 and all(0 <= p < c for c, p in enumerate(parents) if c)
+        assert all(0 <= c < len(parents) for c in rendering.containers.tolist())
+        try:
+            out = refinedweb(html)
+        except InputError as exc:
+            assert exc.reason in ("extract_error", "too_many_lines")
+        else:
+            assert isinstance(out.text, str)
+
+    check()
