@@ -30,7 +30,7 @@ def test_folded_weights_equal_the_standardised_two_stage_model():
     model = load_model()
     x = np.random.default_rng(1).normal(size=(11, len(FEATURE_NAMES)))
     xs = model.standardize(x)
-    assert np.allclose(model.stage2(xs, model.stage1(xs)), model.predict(x))
+    assert np.allclose(model.stage2(xs, model.stage1(xs)), 1.0 / (1.0 + np.exp(-model.logit(x))))
 
 
 def test_model_with_other_features_is_refused():
@@ -97,14 +97,17 @@ def test_page_relative_keep_rule_drops_weak_lines_outside_the_best_run():
 
 
 def test_c_keep_rule_equals_the_numpy_rule():
+    from dataclasses import replace
+
     shipped = load_model()
-    assert shipped.ratio > 0  # the shipped model uses the per-page rule
+    assert shipped.ratio > 0 or shipped.tree_ratio > 0  # the shipped model uses a per-page rule
+    model = replace(shipped, ratio=0.8)  # the line-run part, whether or not the shipped model uses it
     rng = np.random.default_rng(4)
     for n in (1, 5, 30):
         x = rng.normal(size=(n, len(FEATURE_NAMES)))
         x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, n))
-        expected = keep_lines(shipped.predict(x), line_words(x), shipped.threshold, shipped.ratio)
-        assert np.array_equal(shipped.keep(x), expected)
+        for m in (shipped, model):
+            assert np.array_equal(m.keep(x), keep_lines(m.predict(x), line_words(x), m.threshold, m.ratio))
 
 
 def test_subtree_keep_rule_drops_a_thread_beside_the_article():
@@ -139,10 +142,65 @@ def test_c_subtree_rule_equals_the_numpy_rule_and_refuses_bad_containers():
         containers = rng.integers(0, m, n).astype(np.int32)
         x = rng.normal(size=(n, len(FEATURE_NAMES)))
         x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, n))
-        expected = keep_lines(model.predict(x), line_words(x), model.threshold, model.ratio, containers, parents,
-                              0.6, 0.8)
+        expected = keep_lines(model.predict(x, containers, parents), line_words(x), model.threshold, model.ratio,
+                              containers, parents, 0.6, 0.8)
         assert np.array_equal(model.keep(x, containers, parents), expected)
     with pytest.raises(ValueError, match="out of range"):
         model.keep(x, np.full(len(x), 99, dtype=np.int32), parents)
-    with pytest.raises(ValueError, match="one int32 per line"):
+    with pytest.raises(ValueError, match="one int32 per line|mismatched sizes"):
         model.keep(x, containers[:-1], parents)
+
+
+def _stage3_reference(p2, words, containers, parents):
+    from refinedweb.data.extract.scoring import STAGE3_MARGINS, best_subtree
+
+    w = np.maximum(words, 1.0)
+    q = np.clip(p2, 1e-6, 1 - 1e-6)
+    cols = [np.log(q / (1 - q))]
+    for margin in STAGE3_MARGINS:
+        inside = best_subtree((p2 - margin) * w, containers, parents)[containers]
+        mean = (p2[inside] * w[inside]).sum() / w[inside].sum() if inside.any() else p2.mean()
+        cols += [inside.astype(float), p2 - mean]
+    m = len(parents)
+    total, weight = np.zeros(m), np.zeros(m)
+    np.add.at(total, containers, p2 * w)
+    np.add.at(weight, containers, w)
+    for c in range(m - 1, 0, -1):
+        if 0 <= parents[c] < c:
+            total[parents[c]] += total[c]
+            weight[parents[c]] += weight[c]
+    mean_of = total / np.maximum(weight, 1e-9)
+    up = np.array([parents[c] if 0 <= parents[c] < c else c for c in range(m)])
+    return np.column_stack(cols + [mean_of[containers], mean_of[up[containers]]])
+
+
+def test_stage3_inputs_match_their_definitions():
+    from refinedweb.data.extract.scoring import STAGE3_NAMES, stage3_inputs
+
+    rng = np.random.default_rng(6)
+    for n in (1, 7, 50):
+        m = int(rng.integers(1, 15))
+        parents = np.array([-1] + [int(rng.integers(0, c)) for c in range(1, m)], dtype=np.int32)
+        containers = rng.integers(0, m, n).astype(np.int32)
+        p2, words = rng.random(n), rng.integers(0, 60, n).astype(float)
+        got = stage3_inputs(p2, words, containers, parents)
+        assert got.shape == (n, len(STAGE3_NAMES))
+        np.testing.assert_allclose(got, _stage3_reference(p2, words, containers, parents), atol=1e-12)
+    # Without a tree every line is in the document.
+    flat = stage3_inputs(np.array([0.2, 0.9]), np.array([3.0, 40.0]), None, None)
+    np.testing.assert_allclose(flat[:, 5], flat[:, 6])
+    with pytest.raises(ValueError, match="out of range"):
+        stage3_inputs(np.array([0.5]), np.array([1.0]), np.array([5], dtype=np.int32), np.array([-1], dtype=np.int32))
+
+
+def test_shipped_model_keeps_what_its_final_probabilities_and_rule_say():
+    model = load_model()
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(30, len(FEATURE_NAMES)))
+    x[:, FEATURE_NAMES.index("log_words")] = np.log1p(rng.integers(0, 80, 30))
+    parents = np.array([-1, 0, 1, 1, 3], dtype=np.int32)
+    containers = rng.integers(0, 5, 30).astype(np.int32)
+    p = model.predict(x, containers, parents)
+    expected = keep_lines(p, line_words(x), model.threshold, model.ratio, containers, parents, model.tree_margin,
+                          model.tree_ratio)
+    assert np.array_equal(model.keep(x, containers, parents), expected)

@@ -529,6 +529,67 @@ static int best_subtree(const double *score, const int32_t *cont, Py_ssize_t n, 
     return 0;
 }
 
+/* stage3_inputs(p2, words, containers, parents, margin_a, margin_b) -> bytes f64[n * 7]
+ *
+ * Per line, from stage 2's probability p2 (scoring.STAGE3_NAMES): its log-odds (p clipped to [1e-6, 1 - 1e-6]); for
+ * each margin, whether the line is inside the page's best subtree at that margin (see keep_lines) and p2 minus
+ * that subtree's word-weighted mean (the page's plain mean when no line is inside); the word-weighted mean p2 of
+ * the line's container and of that container's parent, each over its lines and its descendants' lines.
+ * Weights are max(words, 1).
+ */
+#define N_S3 7
+static PyObject *stage3_inputs(PyObject *self, PyObject *args) {
+    Py_buffer pb2, wb, cb, pb;
+    double margins[2];
+    PyObject *result = NULL;
+    double *score = NULL, *sum = NULL, *S = NULL, *Wt = NULL, *out = NULL;
+    unsigned char *inside = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*dd", &pb2, &wb, &cb, &pb, &margins[0], &margins[1])) return NULL;
+    const Py_ssize_t n = pb2.len / (Py_ssize_t)sizeof(double), m = pb.len / (Py_ssize_t)sizeof(int32_t);
+    if (wb.len != pb2.len || cb.len != n * (Py_ssize_t)sizeof(int32_t) || m < 1) {
+        PyErr_SetString(PyExc_ValueError, "stage3_inputs(): arrays of mismatched sizes");
+        goto done;
+    }
+    const double *p = pb2.buf, *words = wb.buf;
+    const int32_t *cont = cb.buf, *par = pb.buf;
+    score = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(double));
+    sum = PyMem_Malloc((size_t)m * sizeof(double)); S = PyMem_Calloc((size_t)m, sizeof(double));
+    Wt = PyMem_Calloc((size_t)m, sizeof(double)); inside = PyMem_Malloc((size_t)m);
+    out = PyMem_Malloc((size_t)(n * N_S3 + 1) * sizeof(double));
+    if (!score || !sum || !S || !Wt || !inside || !out) { PyErr_NoMemory(); goto done; }
+    double page = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (cont[i] < 0 || cont[i] >= m) { PyErr_SetString(PyExc_ValueError, "stage3_inputs(): a container number out of range"); goto done; }
+        const double w = words[i] > 1.0 ? words[i] : 1.0, q = p[i] < 1e-6 ? 1e-6 : (p[i] > 1 - 1e-6 ? 1 - 1e-6 : p[i]);
+        out[i * N_S3] = log(q / (1 - q));
+        S[cont[i]] += p[i] * w; Wt[cont[i]] += w; page += p[i];
+    }
+    if (n) page /= (double)n;
+    for (int k = 0; k < 2; k++) {
+        for (Py_ssize_t i = 0; i < n; i++) score[i] = (p[i] - margins[k]) * (words[i] > 1.0 ? words[i] : 1.0);
+        best_subtree(score, cont, n, par, m, sum, inside);
+        double pw = 0, ws = 0;
+        for (Py_ssize_t i = 0; i < n; i++) if (inside[cont[i]]) { const double w = words[i] > 1.0 ? words[i] : 1.0; pw += p[i] * w; ws += w; }
+        const double mean = ws > 0 ? pw / ws : page;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            out[i * N_S3 + 1 + 2 * k] = inside[cont[i]] ? 1.0 : 0.0;
+            out[i * N_S3 + 2 + 2 * k] = p[i] - mean;
+        }
+    }
+    for (Py_ssize_t c = m - 1; c > 0; c--)
+        if (par[c] >= 0 && par[c] < c) { S[par[c]] += S[c]; Wt[par[c]] += Wt[c]; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int32_t c0 = cont[i], c1 = (par[c0] >= 0 && par[c0] < c0) ? par[c0] : c0;
+        out[i * N_S3 + 5] = S[c0] / (Wt[c0] > 1e-9 ? Wt[c0] : 1e-9);
+        out[i * N_S3 + 6] = S[c1] / (Wt[c1] > 1e-9 ? Wt[c1] : 1e-9);
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, n * N_S3 * (Py_ssize_t)sizeof(double));
+done:
+    PyMem_Free(score); PyMem_Free(sum); PyMem_Free(S); PyMem_Free(Wt); PyMem_Free(inside); PyMem_Free(out);
+    PyBuffer_Release(&pb2); PyBuffer_Release(&wb); PyBuffer_Release(&cb); PyBuffer_Release(&pb);
+    return result;
+}
+
 /* keep_lines(z, x, n_feat, words_col, threshold, ratio[, containers, parents, tree_margin, tree_ratio]) -> bytes
  *
  * uint8 per line: 1 when the line's stage-2 probability p = sigmoid(z) reaches threshold and, for a line outside
@@ -739,6 +800,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"stage3_inputs", stage3_inputs, METH_VARARGS,
+     "stage3_inputs(p2, words, containers, parents, margin_a, margin_b) -> bytes of float64, 7 per line"},
     {"split", split, METH_O,
      "split(rendered) -> (texts, kind: bytes of int64, stats: bytes of float64 rows); see blocks.split_lines"},
     {"features", features, METH_VARARGS,

@@ -3,9 +3,11 @@
 Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 2 sees stage 1's probabilities
 smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs) and placed relative to the
 page's best run of main text, which is a cheap stand-in for a sequence model. Stage 2 is a logistic regression plus,
-optionally, one small tanh hidden layer beside it. A line is kept when stage 2's probability reaches ``threshold``
-and, outside the page's best run, ``ratio`` times that run's mean probability, and, outside the page's best
-subtree of containers, ``tree_ratio`` times that subtree's mean probability (``keep_lines``).
+optionally, one small tanh hidden layer beside it. Stage 3 (optional) rescores each line from stage 2's
+probability with the page's element tree known (``stage3_inputs``: inside the best subtree or not, relative to its
+mean, the means of the line's container and its parent). A line is kept when the final probability reaches
+``threshold`` and, outside the page's best run, ``ratio`` times that run's mean probability, and, outside the
+page's best subtree of containers, ``tree_ratio`` times that subtree's mean probability (``keep_lines``).
 
 The weights are package data (``refinedweb/resources/extract/blocks_v1.json``, about 35 kB of JSON): the feature names
 are stored with them and must equal ``features.FEATURE_NAMES``, so a feature change without retraining fails loudly
@@ -34,6 +36,11 @@ STAGE2_NAMES = (
     + ("before_best_run", "after_best_run", "dist_best_run", "best_run_p1", "p1_minus_best_run", "p1_page_word_mean")
 )
 _WORDS_COL = FEATURE_NAMES.index("log_words")
+STAGE3_MARGINS = (0.5, 0.7)
+STAGE3_NAMES = (
+    ("p2_logit",) + tuple(f"{name}_m{round(m * 100)}" for m in STAGE3_MARGINS for name in ("in_subtree", "p2_minus_subtree"))
+    + ("p2_container_mean", "p2_parent_mean")
+)
 
 
 def line_words(x: np.ndarray) -> np.ndarray:
@@ -66,6 +73,24 @@ def stage2_inputs(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
     out = load_linetable().stage2_inputs(c(p1, dtype=np.float64), c(words, dtype=np.float64), STAGE2_WINDOWS,
                                          STAGE2_SIDES)
     return np.frombuffer(out, dtype=np.float64).reshape(n, len(STAGE2_NAMES))
+
+
+def stage3_inputs(p2: np.ndarray, words: np.ndarray, containers: np.ndarray | None,
+                  parents: np.ndarray | None) -> np.ndarray:
+    """What stage 3 sees (columns: STAGE3_NAMES): stage 2's log-odds; for each of ``STAGE3_MARGINS``, whether the
+    line is inside the page's best subtree at that margin (``keep_lines``) and p2 minus that subtree's
+    word-weighted mean; the word-weighted mean p2 of the line's container and of its parent (over their lines and
+    their descendants'). Without ``containers``/``parents`` every line is in the document. C
+    (``_linetable.stage3_inputs``); ``tests/data/extract/test_scoring.py`` checks it against numpy."""
+    n = len(p2)
+    if n == 0:
+        return np.zeros((0, len(STAGE3_NAMES)))
+    if containers is None or parents is None:
+        containers, parents = np.zeros(n, dtype=np.int32), np.array([-1], dtype=np.int32)
+    c = np.ascontiguousarray
+    out = load_linetable().stage3_inputs(c(p2, dtype=np.float64), c(words, dtype=np.float64),
+                                         c(containers, dtype=np.int32), c(parents, dtype=np.int32), *STAGE3_MARGINS)
+    return np.frombuffer(out, dtype=np.float64).reshape(n, len(STAGE3_NAMES))
 
 
 def keep_lines(p: np.ndarray, words: np.ndarray, threshold: float, ratio: float,
@@ -137,6 +162,9 @@ class BlockModel:
     tree_margin: float = 0.0
     tree_ratio: float = 0.0
     """The keep rule's best-subtree part (``keep_lines``); tree_ratio 0: not used."""
+    stage3: tuple[np.ndarray, float] | None = None
+    """Optional stage 3 (weights, bias): a logistic regression over ``stage3_inputs`` of stage 2's probabilities,
+    which rescores each line with the page's element tree known; the keep rule then runs on its probabilities."""
 
     def __post_init__(self) -> None:
         # Fold the standardisation into the weights once, so prediction works on the raw features (in C).
@@ -190,21 +218,33 @@ class BlockModel:
         )
         return np.frombuffer(out, dtype=np.float64)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def final_logit(self, x: np.ndarray, containers: np.ndarray | None = None,
+                    parents: np.ndarray | None = None) -> np.ndarray:
+        """The log-odds the keep rule uses: stage 3's when the model has one (its tree inputs from ``containers``
+        and ``parents``; without them every line is in the document), else stage 2's."""
+        z = self.logit(x)
+        if self.stage3 is None or len(z) == 0:
+            return z
+        w3, b3 = self.stage3
+        return stage3_inputs(_sigmoid(z), line_words(x), containers, parents) @ w3 + b3
+
+    def predict(self, x: np.ndarray, containers: np.ndarray | None = None,
+                parents: np.ndarray | None = None) -> np.ndarray:
         """Probability that each line is main text."""
-        return _sigmoid(self.logit(x)) if len(x) else np.zeros(0)
+        return _sigmoid(self.final_logit(x, containers, parents)) if len(x) else np.zeros(0)
 
     def keep(self, x: np.ndarray, containers: np.ndarray | None = None,
              parents: np.ndarray | None = None) -> np.ndarray:
-        """Which lines to keep: ``keep_lines`` on the stage-2 probabilities, in C (``_linetable.keep_lines``).
-        ``containers``/``parents`` (``blocks.Rendering``) enable the best-subtree part of the rule."""
+        """Which lines to keep: ``keep_lines`` on the final probabilities, in C (``_linetable.keep_lines``).
+        ``containers``/``parents`` (``blocks.Rendering``) give stage 3 and the best-subtree rule the page's tree."""
         if len(x) == 0:
             return np.zeros(0, dtype=bool)
+        z = self.final_logit(x, containers, parents)
         tree = self.tree_ratio > 0 and containers is not None and parents is not None
         if self.ratio <= 0 and not tree:
-            return self.logit(x) >= self._cut  # decided on the log-odds (no second sigmoid)
+            return z >= self._cut  # decided on the log-odds (no second sigmoid)
         x = np.ascontiguousarray(x, dtype=np.float64)
-        args = [self.logit(x), x, x.shape[1], _WORDS_COL, self.threshold, self.ratio]
+        args = [np.ascontiguousarray(z, dtype=np.float64), x, x.shape[1], _WORDS_COL, self.threshold, self.ratio]
         if tree:
             c = np.ascontiguousarray
             args += [c(containers, dtype=np.int32), c(parents, dtype=np.int32), self.tree_margin, self.tree_ratio]
@@ -227,6 +267,8 @@ class BlockModel:
             "tree_margin": self.tree_margin,
             "tree_ratio": self.tree_ratio,
             "hidden": None if self.hidden is None else [a.tolist() for a in self.hidden],
+            "stage3_names": list(STAGE3_NAMES),
+            "stage3": None if self.stage3 is None else [self.stage3[0].tolist(), self.stage3[1]],
         }
 
     @classmethod
@@ -238,13 +280,17 @@ class BlockModel:
                 f"{source}: its features differ from this code's features.FEATURE_NAMES; retrain it with "
                 "`python -m refinedweb.data.extract.train`"
             )
+        stage3 = data.get("stage3")
+        if stage3 is not None and tuple(data.get("stage3_names", ())) != STAGE3_NAMES:
+            raise FatalError(f"{source}: its stage-3 inputs differ from this code's scoring.STAGE3_NAMES; retrain it")
         arr = lambda key: np.asarray(data[key], dtype=np.float64)  # noqa: E731
         hidden = data.get("hidden")
         return cls(arr("mean"), arr("scale"), arr("w1"), float(data["b1"]), arr("w2"), float(data["b2"]),
                    float(data["threshold"]),
                    None if hidden is None else tuple(np.asarray(a, dtype=np.float64) for a in hidden),
                    float(data.get("ratio", 0.0)), float(data.get("tree_margin", 0.0)),
-                   float(data.get("tree_ratio", 0.0)))
+                   float(data.get("tree_ratio", 0.0)),
+                   None if stage3 is None else (np.asarray(stage3[0], dtype=np.float64), float(stage3[1])))
 
 
 @lru_cache(maxsize=1)

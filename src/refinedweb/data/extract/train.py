@@ -17,7 +17,9 @@ What it does, and why:
   regression (Newton) with one tanh layer beside it (``HIDDEN`` units, Adam on mini-batches, started from the
   linear solution), fitted for each of ``SEEDS`` and averaged (one seed by default). Stage 2 is trained on
   *out-of-fold* stage-1 probabilities (folds grouped by web site), so it learns how far to trust stage 1 on unseen
-  sites rather than on its own training pages. The keep threshold is the one that maximises the mean over sets of
+  sites rather than on its own training pages. Stage 3 (``STAGE3``), a logistic regression over
+  ``scoring.stage3_inputs``, is fitted the same way on out-of-fold stage-2 probabilities (stage 2 fitted once more
+  per fold). The keep threshold is the one that maximises the mean over sets of
   the mean page F1 on those out-of-fold predictions; then, at that threshold, the per-page ratio of the keep rule
   (``scoring.keep_lines``) is chosen from ``RATIOS`` the same way, then its best-subtree part (margin, ratio) from
   ``TREE_MARGINS`` x ``TREE_RATIOS`` (or none), and then the ratio once more.
@@ -44,7 +46,7 @@ from refinedweb.data.extract.blocks import render, split_lines
 from refinedweb.data.extract.devsets import SETS, load_set, token_prf, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
-from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs
+from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs, stage3_inputs
 from refinedweb.errors import InputError
 from refinedweb.io import atomic_write_text
 
@@ -73,6 +75,8 @@ leave-one-set-out mean F1 by up to 0.005, but averaging did not pay for its cost
 seeds of 24 units gave +0.001 on that mean for 0.18 ms more per page; three of 8 units (the engine's cost of one of
 24) gave -0.001."""
 EPOCHS = 4
+STAGE3 = True
+"""Fit stage 3 (``scoring.stage3_inputs``): stage 2 is then fitted once more per fold, for out-of-fold inputs."""
 
 
 @dataclass
@@ -266,27 +270,30 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
     stdz = lambda a: (a - mean) / scale  # noqa: E731
     w1, b1 = fit_logistic(stdz(x), y, w)
     # Out-of-fold stage-1 probabilities, folds grouped by site.
-    folds = np.array([_fold_of(p.site) for p in pages])
-    oof: list[np.ndarray] = [np.zeros(0)] * len(pages)
-    for k in range(FOLDS):
-        train_idx = [i for i in range(len(pages)) if folds[i] != k]
-        test_idx = [i for i in range(len(pages)) if folds[i] == k]
-        if not train_idx or not test_idx:
-            for i in test_idx:
-                oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ w1 + b1)))
-            continue
-        xk, yk, wk = _stack([pages[i] for i in train_idx])
-        wk1, bk1 = fit_logistic(stdz(xk), yk, wk)
-        for i in test_idx:
-            oof[i] = 1.0 / (1.0 + np.exp(-(stdz(pages[i].x) @ wk1 + bk1)))
-    x2 = np.vstack([np.hstack((stdz(p.x), stage2_inputs(o, line_words(p.x)))) for p, o in zip(pages, oof)])
-    w2, b2 = fit_logistic(x2, y, w)
-    hidden = None
-    if HIDDEN:
-        w2, b2, hh, hc, hv = average_fits([fit_hidden_layer(x2, y, w, w2, b2, hidden=HIDDEN, seed=s) for s in seeds])
-        hidden = (hh, hc, hv)
+    folds = [_fold_of(p.site) for p in pages]
+    sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+
+    def fit_stage1(idx: list[int]) -> tuple[np.ndarray, float]:
+        xk, yk, wk = _stack([pages[i] for i in idx])
+        return fit_logistic(stdz(xk), yk, wk)
+
+    oof = _out_of_fold(folds, fit_stage1, lambda m, i: sigmoid(stdz(pages[i].x) @ m[0] + m[1]), (w1, b1))
+    x2s = [np.hstack((stdz(p.x), stage2_inputs(o, line_words(p.x)))) for p, o in zip(pages, oof)]
+    w2, b2, hidden = _fit_stage2(x2s, pages, seeds)
     model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
-    probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
+    stage3 = None
+    if STAGE3:
+        # Stage 3 learns from stage 2's probabilities on pages stage 2 was not fitted on (cross-fitted by site).
+        def fit_fold(idx: list[int]) -> BlockModel:
+            fw2, fb2, fhidden = _fit_stage2([x2s[i] for i in idx], [pages[i] for i in idx], seeds)
+            return BlockModel(mean, scale, w1, b1, fw2, fb2, 0.5, fhidden)
+
+        p2 = _out_of_fold(folds, fit_fold, lambda m, i: m.stage2(stdz(pages[i].x), oof[i]), model)
+        x3s = [stage3_inputs(q, line_words(p.x), p.containers, p.parents) for p, q in zip(pages, p2)]
+        stage3 = fit_logistic(np.vstack(x3s), y, w)
+        probs = [sigmoid(x3 @ stage3[0] + stage3[1]) for x3 in x3s]
+    else:
+        probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
     best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
     model.threshold = float(best)
     ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r)))
@@ -294,7 +301,32 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
     tree = max(grid, key=lambda g: _weighted_f1(pages, probs, best, ratio, g))
     if tree != (0.0, 0.0):
         ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r, tree)))
-    return BlockModel(mean, scale, model.w1, model.b1, model.w2, model.b2, model.threshold, hidden, ratio, *tree)
+    return BlockModel(mean, scale, w1, b1, w2, b2, model.threshold, hidden, ratio, *tree, stage3)
+
+
+def _out_of_fold(folds: list[int], fit, predict, full) -> list:
+    """``predict(model, i)`` for every page i, the model fitted by ``fit(indices)`` on the pages of the other folds;
+    a fold with no other pages uses ``full``."""
+    out: list = [None] * len(folds)
+    for k in range(FOLDS):
+        train_idx = [i for i in range(len(folds)) if folds[i] != k]
+        test_idx = [i for i in range(len(folds)) if folds[i] == k]
+        if not test_idx:
+            continue
+        model = fit(train_idx) if train_idx else full
+        for i in test_idx:
+            out[i] = predict(model, i)
+    return out
+
+
+def _fit_stage2(x2s: list[np.ndarray], pages: list[PageData], seeds: tuple[int, ...]):
+    """Stage 2 on the given rows: (w, b, (H, c, v) or None)."""
+    x2, y, w = np.vstack(x2s), np.concatenate([p.y for p in pages]), np.concatenate([p.w for p in pages])
+    w2, b2 = fit_logistic(x2, y, w)
+    if not HIDDEN:
+        return w2, b2, None
+    w2, b2, hh, hc, hv = average_fits([fit_hidden_layer(x2, y, w, w2, b2, hidden=HIDDEN, seed=s) for s in seeds])
+    return w2, b2, (hh, hc, hv)
 
 
 def _weighted_f1(pages: list[PageData], probs: list[np.ndarray], threshold: float, ratio: float = 0.0,
