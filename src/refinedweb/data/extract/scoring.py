@@ -1,4 +1,4 @@
-"""The block classifier: two stacked scorers over ``features.block_features``.
+"""The block classifier: three stacked scorers over ``features.block_features`` (the third optional).
 
 Stage 1 scores each line from its own and its neighbourhood's statistics. Stage 2 sees stage 1's probabilities
 smoothed over windows of neighbouring lines (main text comes in runs, boilerplate in runs) and placed relative to the
