@@ -2,7 +2,7 @@
 
     rendering = render(html)                # our streaming HTML walk: visible lines + their containers (C)
     lines = split_lines(rendering.text)     # the line table (C)
-    keep = model.keep(features, rendering.containers, rendering.parents)  # two classifiers + a keep rule (C)
+    keep = model.keep(features, rendering.containers, rendering.parents)  # 3 classifiers + a keep rule (C)
 
 Why this shape: a DOM library's tree building plus a renderer cost more per page than the whole rest of the
 engine, and a Python walk over a DOM costs more than both; one C pass that renders while it walks keeps the DOM
