@@ -1,7 +1,7 @@
 """Build script for the C extensions (everything else is in pyproject.toml).
 
-``refinedweb.data.extract._linetable`` reads the extraction engine's rendered lines in one C pass, and
-``refinedweb.data.filters._ngrams`` counts the Gopher repetition filter's n-grams (see each file's header comment).
+``refinedweb.data.extract._htmlwalk`` walks the HTML and ``refinedweb.data.extract._linetable`` reads the extraction
+engine's rendered lines in one C pass each, and ``refinedweb.data.filters._ngrams`` counts the Gopher repetition filter's n-grams (see each file's header comment).
 setuptools builds them on ``pip install .`` and ``pip install -e .``; they need a C compiler and the Python headers,
 nothing else; without them the install goes on without them.
 """
@@ -14,8 +14,9 @@ setup(
             "refinedweb.data.extract._linetable",
             sources=["src/refinedweb/data/extract/_linetable.c"],
             extra_compile_args=["-O3"],
-            # Without a compiler the install still succeeds: only the `refinedweb` extraction engine (not the
-            # default) is then unavailable, with an error that says how to build it.
+            # Without a compiler the install still succeeds, but the `refinedweb` extraction engine (the default)
+            # is then unavailable: a run that uses it stops at its start with an error that says how to build it or
+            # which engine to choose instead (extract.engine: resiliparse).
             optional=True,
         ),
         Extension(

@@ -20,7 +20,7 @@ PAGE = (
 )
 
 
-@pytest.mark.parametrize("engine", ["resiliparse", "trafilatura"])
+@pytest.mark.parametrize("engine", ["refinedweb", "resiliparse", "trafilatura"])
 def test_engines_extract_main_text_and_hints(engine):
     step = Extract.from_dict({"engine": engine})
     [doc] = list(step([html_doc(PAGE)]))
@@ -94,3 +94,24 @@ def test_format_refinedweb_equals_a_line_by_line_reference():
 
 def test_format_refinedweb_caps_newlines():
     assert format_refinedweb("a\n\n\n\nb\n  c  ") == "a\n\nb\nc"
+
+
+def test_default_engine_without_its_c_extension_stops_at_setup(monkeypatch):
+    # An install without a C compiler skips the optional extensions; choosing the engine must then fail before
+    # the first page, with the build hint and the alternative, not count every page as a failure.
+    import importlib
+    import sys
+
+    real = importlib.import_module
+
+    def without_walk(name, *args, **kwargs):
+        if name == "refinedweb.data.extract._htmlwalk":
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", without_walk)
+    monkeypatch.delitem(sys.modules, "refinedweb.data.extract.main_text")
+    step = Extract.from_dict({})
+    assert step.config.engine == "refinedweb"
+    with pytest.raises(ImportError, match=r"_htmlwalk\.c is not built.*extract\.engine: resiliparse"):
+        step.setup()

@@ -90,7 +90,8 @@ def load_extension(name: str):
     except ImportError as exc:  # a source checkout used without installing
         raise ImportError(
             f"refinedweb's C extension refinedweb/data/extract/{name}.c is not built: run `pip install -e .` "
-            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler"
+            "(or `python setup.py build_ext --inplace`) in the repository; it needs a C compiler. Without it, "
+            "choose another extraction engine (extract.engine: resiliparse)"
         ) from exc
 
 

@@ -18,7 +18,7 @@ import html as html_lib
 import re
 
 from refinedweb.data.extract.base import Extracted
-from refinedweb.data.extract.blocks import render, split_lines
+from refinedweb.data.extract.blocks import load_extension, load_linetable, render, split_lines
 from refinedweb.data.extract.features import block_features
 from refinedweb.data.extract.scoring import load_model
 from refinedweb.errors import InputError
@@ -70,6 +70,12 @@ def page_hints(html: str) -> tuple[str | None, str | None]:
     match = _HTML_LANG.search(head) or _META_LANG.search(head)
     lang = match.group(1).lower().replace("_", "-") if match else None
     return title, lang
+
+
+# The engine's C extensions, loaded when the engine is chosen (``base.get_engine`` imports this module in the
+# step's setup): a run whose install has no compiled extensions stops there with the build hint, not at its first page.
+load_extension("_htmlwalk")
+load_linetable()
 
 
 # Far above real pages: over 2,100 pages of the extraction dev sets (aeb, cleaneval, dragnet, magic-html, mozilla)
