@@ -347,6 +347,9 @@ static inline void axpy(double *restrict y, double a, const double *restrict x, 
     for (Py_ssize_t u = 0; u < n; u++) y[u] += a * x[u];
 }
 
+/* A line's weight in the best runs, the keep rule and stage 3: its words, at least 1. */
+static inline double line_weight(double words) { return words > 1.0 ? words : 1.0; }
+
 /* The best run of a page: lines a..b (inclusive) maximising sum(score) over contiguous lines (Kadane over prefix
  * sums; the first maximum, and its first start, on ties: the same choice as numpy's argmax / argmin). */
 static void best_run(const double *score, Py_ssize_t n, Py_ssize_t *a, Py_ssize_t *b) {
@@ -374,7 +377,7 @@ static void stage2_fill(const double *p1, const double *words, Py_ssize_t n, con
     if (!csum || !run) { PyMem_Free(csum); PyMem_Free(run); PyErr_NoMemory(); return; }
     csum[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        const double w = words[i] > 1.0 ? words[i] : 1.0;
+        const double w = line_weight(words[i]);
         csum[i + 1] = csum[i] + p1[i];
         run[i] = (p1[i] - 0.5) * w;
         wsum += words[i];
@@ -559,17 +562,21 @@ static PyObject *stage3_inputs(PyObject *self, PyObject *args) {
     if (!score || !sum || !S || !Wt || !inside || !out) { PyErr_NoMemory(); goto done; }
     double page = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (cont[i] < 0 || cont[i] >= m) { PyErr_SetString(PyExc_ValueError, "stage3_inputs(): a container number out of range"); goto done; }
-        const double w = words[i] > 1.0 ? words[i] : 1.0, q = p[i] < 1e-6 ? 1e-6 : (p[i] > 1 - 1e-6 ? 1 - 1e-6 : p[i]);
+        if (cont[i] < 0 || cont[i] >= m) {
+            PyErr_SetString(PyExc_ValueError, "stage3_inputs(): a container number out of range");
+            goto done;
+        }
+        const double w = line_weight(words[i]), q = p[i] < 1e-6 ? 1e-6 : (p[i] > 1 - 1e-6 ? 1 - 1e-6 : p[i]);
         out[i * N_S3] = log(q / (1 - q));
         S[cont[i]] += p[i] * w; Wt[cont[i]] += w; page += p[i];
     }
     if (n) page /= (double)n;
     for (int k = 0; k < 2; k++) {
-        for (Py_ssize_t i = 0; i < n; i++) score[i] = (p[i] - margins[k]) * (words[i] > 1.0 ? words[i] : 1.0);
+        for (Py_ssize_t i = 0; i < n; i++) score[i] = (p[i] - margins[k]) * line_weight(words[i]);
         best_subtree(score, cont, n, par, m, sum, inside);
         double pw = 0, ws = 0;
-        for (Py_ssize_t i = 0; i < n; i++) if (inside[cont[i]]) { const double w = words[i] > 1.0 ? words[i] : 1.0; pw += p[i] * w; ws += w; }
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (inside[cont[i]]) { const double w = line_weight(words[i]); pw += p[i] * w; ws += w; }
         const double mean = ws > 0 ? pw / ws : page;
         for (Py_ssize_t i = 0; i < n; i++) {
             out[i * N_S3 + 1 + 2 * k] = inside[cont[i]] ? 1.0 : 0.0;
@@ -616,7 +623,8 @@ static PyObject *keep_lines(PyObject *self, PyObject *args) {
     }
     const int tree = tq > 0 && cb.buf && pb.buf;
     if (tree && (cb.len != n * (Py_ssize_t)sizeof(int32_t) || m < 1)) {
-        PyErr_SetString(PyExc_ValueError, "keep_lines(): containers must give one int32 per line, parents at least one");
+        PyErr_SetString(PyExc_ValueError,
+                        "keep_lines(): containers must give one int32 per line, parents at least one");
         goto done;
     }
     const double *z = zb.buf, *x = xb.buf;
@@ -629,7 +637,7 @@ static PyObject *keep_lines(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         const double words = expm1(x[i * f + words_col]);
         p[i] = 0.5 + 0.5 * tanh(0.5 * z[i]);
-        w[i] = words > 1.0 ? words : 1.0;
+        w[i] = line_weight(words);
         score[i] = (p[i] - t) * w[i];
     }
     double cut = t;

@@ -38,7 +38,8 @@ STAGE2_NAMES = (
 _WORDS_COL = FEATURE_NAMES.index("log_words")
 STAGE3_MARGINS = (0.5, 0.7)
 STAGE3_NAMES = (
-    ("p2_logit",) + tuple(f"{name}_m{round(m * 100)}" for m in STAGE3_MARGINS for name in ("in_subtree", "p2_minus_subtree"))
+    ("p2_logit",)
+    + tuple(f"{name}_m{round(m * 100)}" for m in STAGE3_MARGINS for name in ("in_subtree", "p2_minus_subtree"))
     + ("p2_container_mean", "p2_parent_mean")
 )
 
@@ -96,7 +97,8 @@ def stage3_inputs(p2: np.ndarray, words: np.ndarray, containers: np.ndarray | No
 def keep_lines(p: np.ndarray, words: np.ndarray, threshold: float, ratio: float,
                containers: np.ndarray | None = None, parents: np.ndarray | None = None,
                tree_margin: float = 0.0, tree_ratio: float = 0.0) -> np.ndarray:
-    """The keep rule on stage-2 probabilities (numpy; training and the tests use it, the engine the same rule in C).
+    """The keep rule on the model's final probabilities (numpy; training and the tests use it, the engine the same
+    rule in C).
 
     A line is kept when p >= threshold and, if it lies outside the page's best run of kept text (the contiguous
     lines maximising the sum of (p - threshold) * max(words, 1)), also p >= ratio * that run's word-weighted mean

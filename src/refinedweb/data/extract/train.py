@@ -46,7 +46,8 @@ from refinedweb.data.extract.blocks import render, split_lines
 from refinedweb.data.extract.devsets import SETS, load_set, token_prf, tokens, words_in_order
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
 from refinedweb.data.extract.main_text import page_hints
-from refinedweb.data.extract.scoring import BlockModel, keep_lines, line_words, stage2_inputs, stage3_inputs
+from refinedweb.data.extract.scoring import (BlockModel, _sigmoid, keep_lines, line_words, stage2_inputs,
+                                             stage3_inputs)
 from refinedweb.errors import InputError
 from refinedweb.io import atomic_write_text
 
@@ -61,9 +62,9 @@ THRESHOLDS = tuple(np.round(np.arange(0.25, 0.76, 0.05), 2))
 RATIOS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Candidates for the per-page part of the keep rule (``scoring.keep_lines``), chosen after the threshold."""
 TREE_MARGINS = (0.5, 0.6, 0.7)
-TREE_RATIOS = (0.0, 0.6, 0.7, 0.8, 0.9, 1.0)
-"""Candidates for the best-subtree part of the keep rule (``scoring.keep_lines``), chosen after the ratio; then the
-ratio is chosen again."""
+TREE_RATIOS = (0.6, 0.7, 0.8, 0.9, 1.0)
+"""Candidates for the best-subtree part of the keep rule (``scoring.keep_lines``), or none, chosen after the ratio;
+then the ratio is chosen again."""
 L2 = 1e-3
 """Ridge penalty per standardised weight, relative to the weighted mean log-loss."""
 FOLDS = 3
@@ -271,13 +272,12 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
     w1, b1 = fit_logistic(stdz(x), y, w)
     # Out-of-fold stage-1 probabilities, folds grouped by site.
     folds = [_fold_of(p.site) for p in pages]
-    sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
 
     def fit_stage1(idx: list[int]) -> tuple[np.ndarray, float]:
         xk, yk, wk = _stack([pages[i] for i in idx])
         return fit_logistic(stdz(xk), yk, wk)
 
-    oof = _out_of_fold(folds, fit_stage1, lambda m, i: sigmoid(stdz(pages[i].x) @ m[0] + m[1]), (w1, b1))
+    oof = _out_of_fold(folds, fit_stage1, lambda m, i: _sigmoid(stdz(pages[i].x) @ m[0] + m[1]), (w1, b1))
     x2s = [np.hstack((stdz(p.x), stage2_inputs(o, line_words(p.x)))) for p, o in zip(pages, oof)]
     w2, b2, hidden = _fit_stage2(x2s, pages, seeds)
     model = BlockModel(mean, scale, w1, b1, w2, b2, 0.5, hidden)
@@ -291,17 +291,16 @@ def train(pages: list[PageData], seeds: tuple[int, ...] = SEEDS) -> BlockModel:
         p2 = _out_of_fold(folds, fit_fold, lambda m, i: m.stage2(stdz(pages[i].x), oof[i]), model)
         x3s = [stage3_inputs(q, line_words(p.x), p.containers, p.parents) for p, q in zip(pages, p2)]
         stage3 = fit_logistic(np.vstack(x3s), y, w)
-        probs = [sigmoid(x3 @ stage3[0] + stage3[1]) for x3 in x3s]
+        probs = [_sigmoid(x3 @ stage3[0] + stage3[1]) for x3 in x3s]
     else:
         probs = [model.stage2(stdz(p.x), o) for p, o in zip(pages, oof)]
-    best = max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t))
-    model.threshold = float(best)
+    best = float(max(THRESHOLDS, key=lambda t: _weighted_f1(pages, probs, t)))
     ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r)))
-    grid = [(0.0, 0.0)] + [(m, q) for m in TREE_MARGINS for q in TREE_RATIOS if q > 0]
+    grid = [(0.0, 0.0)] + [(m, q) for m in TREE_MARGINS for q in TREE_RATIOS]
     tree = max(grid, key=lambda g: _weighted_f1(pages, probs, best, ratio, g))
     if tree != (0.0, 0.0):
         ratio = float(max(RATIOS, key=lambda r: _weighted_f1(pages, probs, best, r, tree)))
-    return BlockModel(mean, scale, w1, b1, w2, b2, model.threshold, hidden, ratio, *tree, stage3)
+    return BlockModel(mean, scale, w1, b1, w2, b2, best, hidden, ratio, *tree, stage3)
 
 
 def _out_of_fold(folds: list[int], fit, predict, full) -> list:
