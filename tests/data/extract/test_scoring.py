@@ -42,6 +42,16 @@ def test_model_with_other_features_is_refused():
         BlockModel.from_dict({"format": "other"})
 
 
+def test_model_with_other_stage3_inputs_is_refused_and_round_trips():
+    data = json.loads(resources.files("refinedweb.resources").joinpath("extract", MODEL_RESOURCE).read_text())
+    assert data["stage3"] is not None  # the shipped model has a stage 3
+    model = BlockModel.from_dict(data)
+    assert BlockModel.from_dict(json.loads(json.dumps(model.to_dict()))).stage3[1] == model.stage3[1]
+    data["stage3_names"] = data["stage3_names"][:-1]
+    with pytest.raises(FatalError, match="stage-3 inputs differ"):
+        BlockModel.from_dict(data)
+
+
 def test_c_forward_pass_without_a_hidden_layer():
     shipped = load_model()
     model = BlockModel(shipped.mean, shipped.scale, shipped.w1, shipped.b1, shipped.w2, shipped.b2, shipped.threshold)
