@@ -1,6 +1,7 @@
 """features.py: the C feature columns against their definitions."""
 
 import numpy as np
+import pytest
 
 from refinedweb.data.extract.blocks import split_lines
 from refinedweb.data.extract.features import FEATURE_NAMES, block_features
@@ -83,3 +84,11 @@ def test_c_functions_reject_bad_arguments_instead_of_crashing():
         lt.keyword_lines(lines.texts, np.zeros(2), 12.0, ("ok",), ())
     with pytest.raises(TypeError):
         lt.repeat_flags(lines.texts, ["not", "a", "set"])
+
+
+def test_misaligned_containers_are_refused():
+    # Stage 3 and the keep rule refuse a container list that is not one per line; so do the features, rather than
+    # silently scoring the page as if it had no tree.
+    lines = split_lines(RENDERED)
+    with pytest.raises(ValueError, match="line containers"):
+        block_features(lines, None, np.zeros(len(lines) - 1, dtype=np.int32), np.array([-1], dtype=np.int32))

@@ -100,7 +100,8 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
       to the page's densest window. The article body is the densest region; teaser lists and footers are thinner;
     - the line's container (``containers``, ``parents``: ``blocks.Rendering``; without them every line is in the
       document) and that container's parent: each one's share of the page's words, log1p words, link share and
-      log1p lines, over the lines of the container and its descendants; the container's depth; both word shares
+      log1p lines, over the lines of the container and its descendants (``ValueError`` when ``containers`` does not
+      have one entry per line); the container's depth; both word shares
       relative to the page's largest prose container (link share under 0.3), and whether the line's container is
       that one (``_htmlwalk.container_features``). An article body is one large container of prose; a teaser list or a
       comment thread is a container of its own, with its own size and links.
@@ -114,8 +115,10 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
     boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
     out = linetable.features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
     line_cols = np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES) - _CONTAINER_COLUMNS)
-    if containers is None or parents is None or len(containers) != n:
+    if containers is None or parents is None:
         containers, parents = np.zeros(n, dtype=np.int32), np.array([-1], dtype=np.int32)
+    elif len(containers) != n:  # as stage 3 and the keep rule do: a walk/line-table mismatch is a bug, not a page
+        raise ValueError(f"block_features: {len(containers)} line containers for {n} lines")
     stats = lines.stats
     words = np.ascontiguousarray(stats[:, _COL["words"]])
     link_words = words * stats[:, _COL["link_chars"]] / np.maximum(stats[:, _COL["chars"]], 1.0)
