@@ -202,3 +202,49 @@ def test_any_mix_of_markup_renders_consistently():
             assert isinstance(out.text, str)
 
     check()
+
+
+def test_cue_ranges_name_the_lines_of_furniture_elements():
+    from refinedweb.data.extract.features import CUE_GROUPS
+
+    html = ("<body><article class='post has-comments'><h1>Headline</h1><p>First paragraph.</p>"
+            "<figure><img src=x><figcaption>A caption</figcaption></figure><p>Second <span class=credit>(AP)</span></p>"
+            "<div id=related-posts><p>Another story</p></div></article><div class=comments><p>Nice</p></div></body>")
+    rendering = render(html)
+    lines = split_lines(rendering.text)
+    assert lines.texts == ["Headline", "First paragraph.", "A caption", "Second (AP)", "Another story", "Nice"]
+    bit = {g: 1 << i for i, g in enumerate(CUE_GROUPS)}
+    covered = {g: set() for g in CUE_GROUPS}
+    for first, end, bits in rendering.cue_ranges.tolist():
+        for g in CUE_GROUPS:
+            if bits & bit[g]:
+                covered[g].update(range(first, end))
+    assert covered["figure"] == {2} and covered["caption"] == {2}
+    assert covered["credit"] == {3}  # an inline element marks the line it sits in
+    assert covered["related"] == {4}
+    assert covered["comment"] == {0, 1, 2, 3, 4, 5}  # "has-comments" on the wrapper, "comments" on the thread
+
+
+def test_cues_count_only_on_small_elements():
+    # The wrapper's "has-comments" covers the whole article: too large to say anything about its lines. The
+    # thread's "comments" covers one short line: it counts. Real page: a WordPress caption (VentureBeat, aeb).
+    import gzip
+    from pathlib import Path
+
+    from refinedweb.data.extract.features import CUE_GROUPS, cue_columns
+
+    html = ("<body><article class='post has-comments'>" + "<p>A sentence of the article body, long enough.</p>" * 20
+            + "</article><div class=comments><p>Nice</p></div></body>")
+    rendering = render(html)
+    words = split_lines(rendering.text).stats[:, COL["words"]]
+    comment = cue_columns(words, rendering.cue_ranges)[:, CUE_GROUPS.index("comment")]
+    assert comment.tolist() == [0.0] * 20 + [1.0]
+
+    page = gzip.open(Path(__file__).resolve().parent / "aeb_venturebeat.html.gz", "rt", encoding="utf-8").read()
+    rendering = render(page)
+    lines = split_lines(rendering.text)
+    caption = cue_columns(lines.stats[:, COL["words"]], rendering.cue_ranges)[:, CUE_GROUPS.index("caption")]
+    captioned = [t for t, c in zip(lines.texts, caption) if c]
+    assert "Above: A WeWork coworking space in San Francisco." in captioned
+    assert all(len(t.split()) < 40 for t in captioned)
+    assert caption.sum() < 0.1 * len(caption)

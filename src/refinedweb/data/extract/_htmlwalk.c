@@ -3,12 +3,15 @@
  * container element, so the engine can score lines with container statistics (benchmarks/extraction.md,
  * "Container statistics from a DOM walk").
  *
- * walk(html: str) -> (rendered: str, line_container: bytes, parents: bytes)
+ * walk(html: str) -> (rendered: str, line_container: bytes, parents: bytes, cue_ranges: bytes)
  *   rendered        lines separated by '\n'; blocks as "<p>", "<h1>".."<h6>", "<li>", "<pre>" prefixes; links as
  *                   "<a >...</a>"; table cells preceded by a tab; '<' and '>' in text escaped; entities as written.
  *   line_container  int32 per line with text (the lines the line table keeps, in order): the innermost
  *                   container the line's first text was written in.
  *   parents         int32 per container: its parent container (-1 for the root, container 0 = the document).
+ *   cue_ranges      int32 triples (first line, end line, cue bits) for each rendered element whose class, id or
+ *                   itemprop names one of the CUES groups (or whose tag is one of theirs): the element covers
+ *                   lines [first, end) (a line it starts or ends inside counts), and bit g is set for group g.
  *
  * Tree building is a simplification of HTML's: a stack of open elements, void elements, raw-text elements
  * (script, style, textarea, title, ...) read up to their end tag, and the common implied end tags (a block start
@@ -68,12 +71,13 @@ static int tag_id(const char *name) {
 }
 static inline int flags_of(int t) { return t < N_TAGS ? TAGS[t].flags : 0; }
 
-typedef struct { int tag, skip, container; } Open;
+typedef struct { int tag, skip, container; unsigned cues; int32_t first; } Open;
 
 typedef struct {
     Py_UCS4 *out; Py_ssize_t len, cap;
     int32_t *lines; Py_ssize_t n_lines, lines_cap; /* container per raw line */
     int32_t *parents; Py_ssize_t n_cont, cont_cap;
+    int32_t *cues; Py_ssize_t n_cues, cues_cap; /* cue_ranges, three int32 per element */
     Open *stack; int depth, stack_cap;
     int skip;             /* open skipping elements */
     int line_has_text;    /* the current raw line has a visible character */
@@ -151,14 +155,14 @@ static int text_char(W *w, Py_UCS4 c) {
  * page of thousands of unclosed elements quadratic. Real pages nest a few dozen levels. */
 #define MAX_DEPTH 512
 
-static int push(W *w, int tag, int skip, int container) {
+static int push(W *w, int tag, int skip, int container, unsigned cues) {
     if (w->depth >= MAX_DEPTH) return 0;
     if (w->depth + 1 > w->stack_cap) {
         Py_ssize_t cap = w->stack_cap;
         if (grow((void **)&w->stack, &cap, w->depth + 1, sizeof(Open)) < 0) return -1;
         w->stack_cap = (int)cap;
     }
-    w->stack[w->depth++] = (Open){tag, skip, container};
+    w->stack[w->depth++] = (Open){tag, skip, container, cues, (int32_t)w->n_lines};
     w->skip += skip;
     return 0;
 }
@@ -168,6 +172,14 @@ static int pop_to(W *w, int i) {
     while (w->depth > i) {
         Open o = w->stack[--w->depth];
         w->skip -= o.skip;
+        if (o.cues && !w->skip) {
+            /* The lines the element covers: from the line that was open when it started to the one open now. */
+            int32_t end = (int32_t)(w->n_lines + (w->line_has_text ? 1 : 0));
+            if (end > o.first) {
+                if (grow((void **)&w->cues, &w->cues_cap, w->n_cues + 3, sizeof(int32_t)) < 0) return -1;
+                w->cues[w->n_cues++] = o.first; w->cues[w->n_cues++] = end; w->cues[w->n_cues++] = (int32_t)o.cues;
+            }
+        }
         int f = flags_of(o.tag);
         if (f & F_LINK) { if (w->in_link && !w->skip && puts_(w, "</a>") < 0) return -1; w->in_link = 0; }
         if (f & F_PRE) w->pre = 0;
@@ -186,7 +198,7 @@ static int find_open(W *w, int t, const int *stops, int n_stops) {
 }
 
 static int ID_P, ID_LI, ID_UL, ID_OL, ID_DT, ID_DD, ID_DL, ID_TD, ID_TH, ID_TR, ID_TABLE, ID_OPTION, ID_SELECT,
-    ID_HEAD, ID_BODY, ID_HTML, ID_BUTTON, ID_A;
+    ID_HEAD, ID_BODY, ID_HTML, ID_BUTTON, ID_A, ID_FIGURE, ID_FIGCAPTION, ID_HEADER, ID_FORM;
 
 static int ascii_ieq(const Py_UCS4 *s, Py_ssize_t n, const char *lit) {
     Py_ssize_t m = (Py_ssize_t)strlen(lit);
@@ -205,29 +217,38 @@ static int ascii_icontains(const Py_UCS4 *s, Py_ssize_t n, const char *lit) {
     return 0;
 }
 
+/* The attribute starting at or after i in [i, b): its name [ns, ne) (empty when none) and value [vs, ve); returns
+ * where the next one may start. */
+static Py_ssize_t next_attr(const Py_UCS4 *s, Py_ssize_t i, Py_ssize_t b, Py_ssize_t *ns, Py_ssize_t *ne,
+                            Py_ssize_t *vs, Py_ssize_t *ve) {
+    while (i < b && (Py_UNICODE_ISSPACE(s[i]) || s[i] == '/')) i++;
+    *ns = i;
+    while (i < b && !Py_UNICODE_ISSPACE(s[i]) && s[i] != '=' && s[i] != '/') i++;
+    *ne = *vs = *ve = i;
+    while (i < b && Py_UNICODE_ISSPACE(s[i])) i++;
+    if (i < b && s[i] == '=') {
+        i++;
+        while (i < b && Py_UNICODE_ISSPACE(s[i])) i++;
+        if (i < b && (s[i] == '"' || s[i] == '\'')) {
+            Py_UCS4 q = s[i++]; *vs = i;
+            while (i < b && s[i] != q) i++;
+            *ve = i; if (i < b) i++;
+        } else {
+            *vs = i;
+            while (i < b && !Py_UNICODE_ISSPACE(s[i])) i++;
+            *ve = i;
+        }
+    }
+    return *ne == *ns ? i + 1 : i;
+}
+
 /* Whether the attributes in [a, b) hide the element. */
 static int hides(const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
     Py_ssize_t i = a;
     while (i < b) {
-        while (i < b && (Py_UNICODE_ISSPACE(s[i]) || s[i] == '/')) i++;
-        Py_ssize_t ns = i;
-        while (i < b && !Py_UNICODE_ISSPACE(s[i]) && s[i] != '=' && s[i] != '/') i++;
-        Py_ssize_t ne = i, vs = i, ve = i;
-        while (i < b && Py_UNICODE_ISSPACE(s[i])) i++;
-        if (i < b && s[i] == '=') {
-            i++;
-            while (i < b && Py_UNICODE_ISSPACE(s[i])) i++;
-            if (i < b && (s[i] == '"' || s[i] == '\'')) {
-                Py_UCS4 q = s[i++]; vs = i;
-                while (i < b && s[i] != q) i++;
-                ve = i; if (i < b) i++;
-            } else {
-                vs = i;
-                while (i < b && !Py_UNICODE_ISSPACE(s[i])) i++;
-                ve = i;
-            }
-        }
-        if (ne == ns) { i++; continue; }
+        Py_ssize_t ns, ne, vs, ve;
+        i = next_attr(s, i, b, &ns, &ne, &vs, &ve);
+        if (ne == ns) continue;
         const Py_UCS4 *name = s + ns; Py_ssize_t nl = ne - ns;
         if (ascii_ieq(name, nl, "hidden")) return 1;
         if (ascii_ieq(name, nl, "aria-hidden") && ascii_ieq(s + vs, ve - vs, "true")) return 1;
@@ -239,7 +260,68 @@ static int hides(const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
     return 0;
 }
 
-static int start_tag(W *w, int t, int hidden) {
+
+/* Cue groups: class / id / itemprop substrings (ASCII, matched case-insensitively) naming a kind of page furniture,
+ * in the order of features.CUE_GROUPS; a group's bit is set on an element whose attribute value contains one. */
+static const char *const CUES[][5] = {
+    {"caption"}, {NULL}, {"credit"}, {"gallery", "slideshow", "carousel", "slider"}, {"comment", "disqus"},
+    {"byline", "author"}, {"related", "recirc", "more-stories", "read-more"}, {"share", "social"},
+    {"newsletter", "subscribe", "signup"}, {"advert", "sponsor", "promo"}, {"date", "time", "meta", "posted"},
+    {"tags", "tag-", "categor"}, {"image", "photo", "img", "media"}, {"sidebar", "widget", "rail"}, {"header"},
+    {"respond", "reply"}, {"bio"},
+};
+#define N_CUE_GROUPS ((int)(sizeof(CUES) / sizeof(CUES[0])))
+enum { CUE_CAPTION = 0, CUE_FIGURE = 1, CUE_HEADER = 14, CUE_RESPOND = 15 };
+/* Patterns by first letter, so a value is scanned once with a few comparisons per character. */
+typedef struct { const char *pat; unsigned bit; } CuePat;
+static CuePat CUE_BY_LETTER[26][12];
+static int N_BY_LETTER[26];
+
+static void init_cues(void) {
+    for (int g = 0; g < N_CUE_GROUPS; g++)
+        for (int k = 0; k < 5 && CUES[g][k]; k++) {
+            int l = CUES[g][k][0] - 'a';
+            if (N_BY_LETTER[l] < 12) CUE_BY_LETTER[l][N_BY_LETTER[l]++] = (CuePat){CUES[g][k], 1u << g};
+        }
+}
+
+static unsigned value_cues(const Py_UCS4 *v, Py_ssize_t n) {
+    unsigned bits = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = v[i];
+        if (c > 127) continue;
+        int l = tolower((int)c) - 'a';
+        if (l < 0 || l >= 26) continue;
+        for (int k = 0; k < N_BY_LETTER[l]; k++) {
+            const char *p = CUE_BY_LETTER[l][k].pat;
+            Py_ssize_t j = 1;
+            while (p[j] && i + j < n && v[i + j] <= 127 && tolower((int)v[i + j]) == p[j]) j++;
+            if (!p[j]) bits |= CUE_BY_LETTER[l][k].bit;
+        }
+    }
+    return bits;
+}
+
+/* The cue bits of an element: its tag's, and those its class, id and itemprop values name (attributes in [a, b)). */
+static unsigned element_cues(int t, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
+    unsigned bits = 0;
+    if (t == ID_FIGCAPTION) bits |= 1u << CUE_CAPTION;
+    if (t == ID_FIGURE) bits |= 1u << CUE_FIGURE;
+    if (t == ID_HEADER) bits |= 1u << CUE_HEADER;
+    if (t == ID_FORM) bits |= 1u << CUE_RESPOND;
+    Py_ssize_t i = a;
+    while (i < b) {
+        Py_ssize_t ns, ne, vs, ve;
+        i = next_attr(s, i, b, &ns, &ne, &vs, &ve);
+        if (ne == ns) continue;
+        const Py_UCS4 *name = s + ns; Py_ssize_t nl = ne - ns;
+        if (ascii_ieq(name, nl, "class") || ascii_ieq(name, nl, "id") || ascii_ieq(name, nl, "itemprop"))
+            bits |= value_cues(s + vs, ve - vs);
+    }
+    return bits;
+}
+
+static int start_tag(W *w, int t, int hidden, unsigned cues) {
     int f = flags_of(t);
     /* A page without </head>: body content ends the head. */
     if (t != ID_HEAD && !(f & (F_RAW | F_VOID)) && t != ID_HTML) {
@@ -279,7 +361,7 @@ static int start_tag(W *w, int t, int hidden) {
             container = (int)w->n_cont++;
         }
     }
-    if (push(w, t, (f & F_SKIP) || hidden ? 1 : 0, container) < 0) return -1;
+    if (push(w, t, (f & F_SKIP) || hidden ? 1 : 0, container, cues) < 0) return -1;
     if (!w->skip) {
         if (t < N_TAGS && TAGS[t].prefix) w->pending_prefix = TAGS[t].prefix;
         if (f & F_PRE) w->pre = 1;
@@ -358,7 +440,8 @@ static PyObject *walk(PyObject *self, PyObject *arg) {
             continue;
         }
         int hidden = hides(s, attrs, tag_end);
-        if (start_tag(&w, t, hidden) < 0) goto done;
+        unsigned cues = hidden || w.skip || (flags_of(t) & (F_SKIP | F_VOID)) ? 0 : element_cues(t, s, attrs, tag_end);
+        if (start_tag(&w, t, hidden, cues) < 0) goto done;
         if (flags_of(t) & F_RAW) {
             /* Raw text: up to the matching end tag, case-insensitively. */
             Py_ssize_t m = (Py_ssize_t)strlen(name), k = i;
@@ -382,11 +465,12 @@ static PyObject *walk(PyObject *self, PyObject *arg) {
         PyObject *text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, w.out ? (const void *)w.out : (const void *)"", w.len);
         PyObject *lines = PyBytes_FromStringAndSize((const char *)w.lines, w.n_lines * (Py_ssize_t)sizeof(int32_t));
         PyObject *parents = PyBytes_FromStringAndSize((const char *)w.parents, w.n_cont * (Py_ssize_t)sizeof(int32_t));
-        if (text && lines && parents) result = PyTuple_Pack(3, text, lines, parents);
-        Py_XDECREF(text); Py_XDECREF(lines); Py_XDECREF(parents);
+        PyObject *cues = PyBytes_FromStringAndSize(w.cues ? (const char *)w.cues : "", w.n_cues * (Py_ssize_t)sizeof(int32_t));
+        if (text && lines && parents && cues) result = PyTuple_Pack(4, text, lines, parents, cues);
+        Py_XDECREF(text); Py_XDECREF(lines); Py_XDECREF(parents); Py_XDECREF(cues);
     }
 done:
-    PyMem_Free(s); PyMem_Free(w.out); PyMem_Free(w.lines); PyMem_Free(w.parents); PyMem_Free(w.stack);
+    PyMem_Free(s); PyMem_Free(w.out); PyMem_Free(w.lines); PyMem_Free(w.parents); PyMem_Free(w.stack); PyMem_Free(w.cues);
     return result;
 }
 
@@ -462,7 +546,54 @@ done:
     return result;
 }
 
+/* cue_columns(words: bytes f64[n], cue_ranges: bytes i32[k * 3], n_groups: int, share: float)
+ *     -> bytes f64[n * n_groups]
+ * Per line and cue group: 1 when the line lies in a cue range (see walk) that has the group's bit and holds under
+ * `share` of the page's words, else 0. */
+static PyObject *cue_columns(PyObject *self, PyObject *args) {
+    Py_buffer wb, rb;
+    int groups;
+    double share;
+    if (!PyArg_ParseTuple(args, "y*y*id", &wb, &rb, &groups, &share)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = wb.len / (Py_ssize_t)sizeof(double), k = rb.len / (Py_ssize_t)(3 * sizeof(int32_t));
+    double *mass = NULL, *out = NULL;
+    int32_t *depth = NULL;
+    if (wb.len != n * (Py_ssize_t)sizeof(double) || rb.len != k * 3 * (Py_ssize_t)sizeof(int32_t) || groups < 1 ||
+        groups > 32) {
+        PyErr_SetString(PyExc_ValueError, "cue_columns: arrays of mismatched sizes or a bad group count");
+        goto done;
+    }
+    mass = PyMem_Calloc(n + 1, sizeof(double)); out = PyMem_Calloc(n * groups + 1, sizeof(double));
+    depth = PyMem_Calloc((n + 1) * groups, sizeof(int32_t));
+    if (!mass || !out || !depth) { PyErr_NoMemory(); goto done; }
+    const double *words = wb.buf;
+    const int32_t *r = rb.buf;
+    for (Py_ssize_t i = 0; i < n; i++) mass[i + 1] = mass[i] + words[i];
+    const double cap = share * (mass[n] > 1 ? mass[n] : 1);
+    for (Py_ssize_t j = 0; j < k; j++) {
+        Py_ssize_t a = r[3 * j], b = r[3 * j + 1];
+        uint32_t bits = (uint32_t)r[3 * j + 2];
+        if (a < 0) a = 0;
+        if (b > n) b = n;
+        if (b <= a || mass[b] - mass[a] >= cap) continue;
+        for (int g = 0; g < groups; g++)
+            if (bits >> g & 1) { depth[a * groups + g]++; depth[b * groups + g]--; }
+    }
+    for (int g = 0; g < groups; g++) {
+        int32_t d = 0;
+        for (Py_ssize_t i = 0; i < n; i++) { d += depth[i * groups + g]; out[i * groups + g] = d > 0; }
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, n * groups * (Py_ssize_t)sizeof(double));
+done:
+    PyMem_Free(mass); PyMem_Free(out); PyMem_Free(depth);
+    PyBuffer_Release(&wb); PyBuffer_Release(&rb);
+    return result;
+}
+
 static PyMethodDef methods[] = {{"walk", walk, METH_O, "Render HTML to tagged lines (see the file header)."},
+                                {"cue_columns", cue_columns, METH_VARARGS,
+                                 "Per-line cue-group flags from the walk's cue ranges (see above)."},
                                 {"container_features", container_features, METH_VARARGS,
                                  "Per-line statistics of the enclosing containers (see above)."},
                                 {NULL, NULL, 0, NULL}};
@@ -473,6 +604,8 @@ PyMODINIT_FUNC PyInit__htmlwalk(void) {
     ID_DD = tag_id("dd"); ID_DL = tag_id("dl"); ID_TD = tag_id("td"); ID_TH = tag_id("th"); ID_TR = tag_id("tr");
     ID_TABLE = tag_id("table"); ID_OPTION = tag_id("option"); ID_SELECT = tag_id("select");
     ID_HEAD = tag_id("head"); ID_BODY = tag_id("body"); ID_HTML = tag_id("html"); ID_BUTTON = tag_id("button");
-    ID_A = tag_id("a");
+    ID_A = tag_id("a"); ID_FIGURE = tag_id("figure"); ID_FIGCAPTION = tag_id("figcaption");
+    ID_HEADER = tag_id("header"); ID_FORM = tag_id("form");
+    init_cues();
     return PyModule_Create(&module);
 }

@@ -61,11 +61,14 @@ class Lines:
 @dataclass
 class Rendering:
     """The walk's output: the minimal-HTML text, and per line with text (the lines ``split_lines`` keeps, in
-    order) its container; ``parents[c]`` is container c's parent (-1 for container 0, the document)."""
+    order) its container; ``parents[c]`` is container c's parent (-1 for container 0, the document);
+    ``cue_ranges``, one row (first line, end line, cue bits) per element whose class, id or itemprop names a kind
+    of page furniture (``features.CUE_GROUPS``), covering lines [first, end)."""
 
     text: str
     containers: np.ndarray
     parents: np.ndarray
+    cue_ranges: np.ndarray
 
 
 def render(html: str) -> Rendering:
@@ -74,10 +77,11 @@ def render(html: str) -> Rendering:
     if not isinstance(html, str):
         raise InputError("extract_error", f"extraction needs str HTML, got {type(html).__name__}")
     try:
-        text, containers, parents = load_extension("_htmlwalk").walk(html)
+        text, containers, parents, cues = load_extension("_htmlwalk").walk(html)
     except UnicodeError as exc:  # lone surrogates: the page, not the run, is bad
         raise InputError("extract_error", str(exc)) from exc
-    return Rendering(text, np.frombuffer(containers, dtype=np.int32), np.frombuffer(parents, dtype=np.int32))
+    return Rendering(text, np.frombuffer(containers, dtype=np.int32), np.frombuffer(parents, dtype=np.int32),
+                     np.frombuffer(cues, dtype=np.int32).reshape(-1, 3))
 
 
 def load_extension(name: str):

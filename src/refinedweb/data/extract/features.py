@@ -44,6 +44,16 @@ _WINDOWS = (1, 3, 8)
 _MASS_WINDOWS = (8, 24)
 _COL = {name: i for i, name in enumerate(STATS)}
 _CONTAINER_COLUMNS = 12
+CUE_GROUPS = (
+    "caption", "figure", "credit", "gallery", "comment", "byline", "related", "share", "newsletter", "ad", "meta",
+    "tags", "image", "sidebar", "header", "respond", "bio",
+)
+"""Kinds of page furniture that class, id and itemprop names give away, in the order of ``_htmlwalk.c``'s CUES
+table (its substrings: "caption", "credit", "gallery", "comment", "byline", "related", "share", "newsletter",
+"advert", "date", "tags", "image", "sidebar", "header", "reply", ... and the tags figcaption, figure, header, form)."""
+CUE_SHARE = 0.1
+"""A cue counts only on an element holding under this share of the page's words: names like "has-gallery" or
+"comments-open" on a page-wide wrapper say nothing about the lines inside (measured: benchmarks/extraction.md)."""
 
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"kind_{k}" for k in KINDS)
@@ -57,6 +67,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     + tuple(f"mass_peak_w{w}" for w in _MASS_WINDOWS)
     + tuple(f"{c}_{name}" for c in ("c0", "c1") for name in ("word_share", "log_words", "link_rate", "log_lines"))
     + ("container_depth", "c0_of_largest_prose", "c1_of_largest_prose", "c0_is_largest_prose")
+    + tuple(f"cue_{g}" for g in CUE_GROUPS)
 )
 
 
@@ -80,8 +91,20 @@ def _boilerplate_hits(texts: list[str], words: np.ndarray) -> np.ndarray:
     return np.frombuffer(out, dtype=np.float64)
 
 
+def cue_columns(words: np.ndarray, cue_ranges: np.ndarray | None) -> np.ndarray:
+    """(n, len(CUE_GROUPS)) 0/1: the line lies in an element (``blocks.Rendering.cue_ranges``) that has the group's
+    cue and holds under ``CUE_SHARE`` of the page's words (C: ``_htmlwalk.cue_columns``)."""
+    n = len(words)
+    if cue_ranges is None or not len(cue_ranges) or not n:
+        return np.zeros((n, len(CUE_GROUPS)))
+    out = load_extension("_htmlwalk").cue_columns(
+        np.ascontiguousarray(words, dtype=np.float64), np.ascontiguousarray(cue_ranges, dtype=np.int32),
+        len(CUE_GROUPS), CUE_SHARE)
+    return np.frombuffer(out, dtype=np.float64).reshape(n, len(CUE_GROUPS))
+
+
 def block_features(lines: Lines, title: str | None, containers: np.ndarray | None = None,
-                   parents: np.ndarray | None = None) -> np.ndarray:
+                   parents: np.ndarray | None = None, cue_ranges: np.ndarray | None = None) -> np.ndarray:
     """The (len(lines), len(FEATURE_NAMES)) float matrix; rows follow ``lines``.
 
     The repetition / title flags (``_linetable.repeat_flags``), the boilerplate-word scan
@@ -104,7 +127,9 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
       have one entry per line); the container's depth; both word shares
       relative to the page's largest prose container (link share under 0.3), and whether the line's container is
       that one (``_htmlwalk.container_features``). An article body is one large container of prose; a teaser list or a
-      comment thread is a container of its own, with its own size and links.
+      comment thread is a container of its own, with its own size and links;
+    - for each of ``CUE_GROUPS``, whether the line lies in a small element whose class, id or itemprop names it
+      (``cue_columns``; none without ``cue_ranges``).
     """
     n = len(lines)
     if n == 0:
@@ -114,7 +139,8 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
     flags = np.frombuffer(linetable.repeat_flags(texts, _title_variants(title)), dtype=np.float64)
     boiler = _boilerplate_hits(texts, lines.stats[:, _COL["words"]])
     out = linetable.features(lines.stats, lines.kind, flags, boiler, len(KINDS), _LI, _WINDOWS, _MASS_WINDOWS)
-    line_cols = np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES) - _CONTAINER_COLUMNS)
+    line_cols = np.frombuffer(out, dtype=np.float64).reshape(n, len(FEATURE_NAMES) - _CONTAINER_COLUMNS
+                                                              - len(CUE_GROUPS))
     if containers is None or parents is None:
         containers, parents = np.zeros(n, dtype=np.int32), np.array([-1], dtype=np.int32)
     elif len(containers) != n:  # as stage 3 and the keep rule do: a walk/line-table mismatch is a bug, not a page
@@ -125,4 +151,5 @@ def block_features(lines: Lines, title: str | None, containers: np.ndarray | Non
     cols = load_extension("_htmlwalk").container_features(
         words, np.ascontiguousarray(link_words), np.ascontiguousarray(containers, dtype=np.int32),
         np.ascontiguousarray(parents, dtype=np.int32))
-    return np.hstack((line_cols, np.frombuffer(cols, dtype=np.float64).reshape(n, _CONTAINER_COLUMNS)))
+    return np.hstack((line_cols, np.frombuffer(cols, dtype=np.float64).reshape(n, _CONTAINER_COLUMNS),
+                      cue_columns(words, cue_ranges)))

@@ -97,6 +97,7 @@ def refinedweb(html: str, url: str = "", max_lines: int = MAX_LINES) -> Extracte
     if rendered.count("\n") > max_lines:  # one C pass over the string, no allocation
         raise InputError("too_many_lines", f"the page renders to more than {max_lines} lines (extract.max_lines)")
     lines = split_lines(rendered)
-    features = block_features(lines, title, rendering.containers, rendering.parents) if len(lines) else None
+    features = (block_features(lines, title, rendering.containers, rendering.parents, rendering.cue_ranges)
+                if len(lines) else None)
     text = lines.text_of(load_model().keep(features, rendering.containers, rendering.parents)) if len(lines) else ""
     return Extracted(text=text, title=title, lang=lang)

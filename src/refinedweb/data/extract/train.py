@@ -153,7 +153,7 @@ def prepare(data_dir: str, sets: tuple[str, ...], limit: int | None) -> list[Pag
             texts = [html_lib.unescape(t) for t in lines.texts]
             y, n = label_lines(texts, page.gold)
             w = n / max(n.sum(), 1.0)
-            x = block_features(lines, title, rendering.containers, rendering.parents)
+            x = block_features(lines, title, rendering.containers, rendering.parents, rendering.cue_ranges)
             pages.append(PageData(name, urlsplit(page.url).netloc, page.gold, texts, x, y, w, tokens(page.gold),
                                   rendering.containers, rendering.parents))
         print(f"prepared {name}", file=sys.stderr, flush=True)
