@@ -242,25 +242,6 @@ static Py_ssize_t next_attr(const Py_UCS4 *s, Py_ssize_t i, Py_ssize_t b, Py_ssi
     return *ne == *ns ? i + 1 : i;
 }
 
-/* Whether the attributes in [a, b) hide the element. */
-static int hides(const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
-    Py_ssize_t i = a;
-    while (i < b) {
-        Py_ssize_t ns, ne, vs, ve;
-        i = next_attr(s, i, b, &ns, &ne, &vs, &ve);
-        if (ne == ns) continue;
-        const Py_UCS4 *name = s + ns; Py_ssize_t nl = ne - ns;
-        if (ascii_ieq(name, nl, "hidden")) return 1;
-        if (ascii_ieq(name, nl, "aria-hidden") && ascii_ieq(s + vs, ve - vs, "true")) return 1;
-        if (ascii_ieq(name, nl, "style") &&
-            (ascii_icontains(s + vs, ve - vs, "display:none") || ascii_icontains(s + vs, ve - vs, "display: none")))
-            return 1;
-        if (ascii_ieq(name, nl, "id") && ascii_ieq(s + vs, ve - vs, "onetrust-consent-sdk")) return 1;
-    }
-    return 0;
-}
-
-
 /* Cue groups: class / id / itemprop substrings (ASCII, matched case-insensitively) naming a kind of page furniture,
  * in the order of features.CUE_GROUPS; a group's bit is set on an element whose attribute value contains one. */
 static const char *const CUES[][5] = {
@@ -302,21 +283,33 @@ static unsigned value_cues(const Py_UCS4 *v, Py_ssize_t n) {
     return bits;
 }
 
-/* The cue bits of an element: its tag's, and those its class, id and itemprop values name (attributes in [a, b)). */
-static unsigned element_cues(int t, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
+/* One pass over an element's attributes in [a, b): sets *hidden when they hide it (the `hidden` attribute,
+ * aria-hidden="true", an inline display:none, OneTrust's consent banner), and returns its cue bits when `cues` is
+ * set (its tag's, and those its class, id and itemprop values name). */
+static unsigned scan_attrs(int t, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b, int cues, int *hidden) {
     unsigned bits = 0;
-    if (t == ID_FIGCAPTION) bits |= 1u << CUE_CAPTION;
-    if (t == ID_FIGURE) bits |= 1u << CUE_FIGURE;
-    if (t == ID_HEADER) bits |= 1u << CUE_HEADER;
-    if (t == ID_FORM) bits |= 1u << CUE_RESPOND;
+    *hidden = 0;
+    if (cues) {
+        if (t == ID_FIGCAPTION) bits |= 1u << CUE_CAPTION;
+        if (t == ID_FIGURE) bits |= 1u << CUE_FIGURE;
+        if (t == ID_HEADER) bits |= 1u << CUE_HEADER;
+        if (t == ID_FORM) bits |= 1u << CUE_RESPOND;
+    }
     Py_ssize_t i = a;
     while (i < b) {
         Py_ssize_t ns, ne, vs, ve;
         i = next_attr(s, i, b, &ns, &ne, &vs, &ve);
         if (ne == ns) continue;
-        const Py_UCS4 *name = s + ns; Py_ssize_t nl = ne - ns;
-        if (ascii_ieq(name, nl, "class") || ascii_ieq(name, nl, "id") || ascii_ieq(name, nl, "itemprop"))
-            bits |= value_cues(s + vs, ve - vs);
+        const Py_UCS4 *name = s + ns, *value = s + vs; Py_ssize_t nl = ne - ns, vl = ve - vs;
+        if (ascii_ieq(name, nl, "hidden") || (ascii_ieq(name, nl, "aria-hidden") && ascii_ieq(value, vl, "true")) ||
+            (ascii_ieq(name, nl, "style") &&
+             (ascii_icontains(value, vl, "display:none") || ascii_icontains(value, vl, "display: none"))) ||
+            (ascii_ieq(name, nl, "id") && ascii_ieq(value, vl, "onetrust-consent-sdk"))) {
+            *hidden = 1;
+            return 0;
+        }
+        if (cues && (ascii_ieq(name, nl, "class") || ascii_ieq(name, nl, "id") || ascii_ieq(name, nl, "itemprop")))
+            bits |= value_cues(value, vl);
     }
     return bits;
 }
@@ -439,8 +432,8 @@ static PyObject *walk(PyObject *self, PyObject *arg) {
             if (k >= 0 && pop_to(&w, k) < 0) goto done;
             continue;
         }
-        int hidden = hides(s, attrs, tag_end);
-        unsigned cues = hidden || w.skip || (flags_of(t) & (F_SKIP | F_VOID)) ? 0 : element_cues(t, s, attrs, tag_end);
+        int hidden;
+        unsigned cues = scan_attrs(t, s, attrs, tag_end, !w.skip && !(flags_of(t) & (F_SKIP | F_VOID)), &hidden);
         if (start_tag(&w, t, hidden, cues) < 0) goto done;
         if (flags_of(t) & F_RAW) {
             /* Raw text: up to the matching end tag, case-insensitively. */
