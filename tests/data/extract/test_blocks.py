@@ -172,6 +172,8 @@ _PIECES = [
     "<body>", "</body>", "<h1>", "</h1>", "<option>", "<select>", "<textarea>", "<img src=x>", "<", ">", "</", "<a",
     "'", '"', "=", "&amp;", "&lt;", "&#x41;", "text", " words here. ", "\n", "\t", "\u00a0", "\u4e2d\u6587\u3002",
     "\x01", "\x02", "\x00", "<div aria-hidden=\"true\">", "<form>", "<figure>", "<figcaption>", "<dl><dt>", "<dd>",
+    "<div class='comments'>", "<span id=Caption>", "<section class=\"related", "<p itemprop='author'>", "<header>",
+    "<div class=\u00e9share\u4e2d>", "<b class=>", "<i class='x' class=\"gallery\" id>",
 ]
 
 
@@ -182,6 +184,7 @@ def test_any_mix_of_markup_renders_consistently():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
+    from refinedweb.data.extract.features import CUE_GROUPS, cue_columns
     from refinedweb.data.extract.main_text import refinedweb
 
     @settings(max_examples=300, deadline=None, derandomize=True)
@@ -194,6 +197,9 @@ def test_any_mix_of_markup_renders_consistently():
         parents = rendering.parents.tolist()
         assert parents[0] == -1 and all(0 <= p < c for c, p in enumerate(parents) if c)
         assert all(0 <= c < len(parents) for c in rendering.containers.tolist())
+        for first, end, bits in rendering.cue_ranges.tolist():  # lines [first, end) of the page, a known group
+            assert 0 <= first < end <= len(lines) and 0 < bits < 1 << len(CUE_GROUPS)
+        assert cue_columns(lines.stats[:, COL["words"]], rendering.cue_ranges).shape == (len(lines), len(CUE_GROUPS))
         try:
             out = refinedweb(html)
         except InputError as exc:
@@ -205,7 +211,10 @@ def test_any_mix_of_markup_renders_consistently():
 
 
 def test_cue_ranges_name_the_lines_of_furniture_elements():
+    from refinedweb.data.extract.blocks import load_extension
     from refinedweb.data.extract.features import CUE_GROUPS
+
+    assert load_extension("_htmlwalk").N_CUE_GROUPS == len(CUE_GROUPS)  # the C table and the column names agree
 
     html = ("<body><article class='post has-comments'><h1>Headline</h1><p>First paragraph.</p>"
             "<figure><img src=x><figcaption>A caption</figcaption></figure><p>Second <span class=credit>(AP)</span></p>"

@@ -539,22 +539,20 @@ done:
     return result;
 }
 
-/* cue_columns(words: bytes f64[n], cue_ranges: bytes i32[k * 3], n_groups: int, share: float)
- *     -> bytes f64[n * n_groups]
+/* cue_columns(words: bytes f64[n], cue_ranges: bytes i32[k * 3], share: float) -> bytes f64[n * N_CUE_GROUPS]
  * Per line and cue group: 1 when the line lies in a cue range (see walk) that has the group's bit and holds under
  * `share` of the page's words, else 0. */
 static PyObject *cue_columns(PyObject *self, PyObject *args) {
     Py_buffer wb, rb;
-    int groups;
+    const int groups = N_CUE_GROUPS;
     double share;
-    if (!PyArg_ParseTuple(args, "y*y*id", &wb, &rb, &groups, &share)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*d", &wb, &rb, &share)) return NULL;
     PyObject *result = NULL;
     const Py_ssize_t n = wb.len / (Py_ssize_t)sizeof(double), k = rb.len / (Py_ssize_t)(3 * sizeof(int32_t));
     double *mass = NULL, *out = NULL;
     int32_t *depth = NULL;
-    if (wb.len != n * (Py_ssize_t)sizeof(double) || rb.len != k * 3 * (Py_ssize_t)sizeof(int32_t) || groups < 1 ||
-        groups > 32) {
-        PyErr_SetString(PyExc_ValueError, "cue_columns: arrays of mismatched sizes or a bad group count");
+    if (wb.len != n * (Py_ssize_t)sizeof(double) || rb.len != k * 3 * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "cue_columns: arrays of mismatched sizes");
         goto done;
     }
     mass = PyMem_Calloc(n + 1, sizeof(double)); out = PyMem_Calloc(n * groups + 1, sizeof(double));
@@ -600,5 +598,7 @@ PyMODINIT_FUNC PyInit__htmlwalk(void) {
     ID_A = tag_id("a"); ID_FIGURE = tag_id("figure"); ID_FIGCAPTION = tag_id("figcaption");
     ID_HEADER = tag_id("header"); ID_FORM = tag_id("form");
     init_cues();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "N_CUE_GROUPS", N_CUE_GROUPS) < 0) { Py_DECREF(m); return NULL; }
+    return m;
 }

@@ -98,8 +98,7 @@ def cue_columns(words: np.ndarray, cue_ranges: np.ndarray | None) -> np.ndarray:
     if cue_ranges is None or not len(cue_ranges) or not n:
         return np.zeros((n, len(CUE_GROUPS)))
     out = load_extension("_htmlwalk").cue_columns(
-        np.ascontiguousarray(words, dtype=np.float64), np.ascontiguousarray(cue_ranges, dtype=np.int32),
-        len(CUE_GROUPS), CUE_SHARE)
+        np.ascontiguousarray(words, dtype=np.float64), np.ascontiguousarray(cue_ranges, dtype=np.int32), CUE_SHARE)
     return np.frombuffer(out, dtype=np.float64).reshape(n, len(CUE_GROUPS))
 
 
