@@ -49,8 +49,8 @@ CUE_GROUPS = (
     "tags", "image", "sidebar", "header", "respond", "bio",
 )
 """Kinds of page furniture that class, id and itemprop names give away, in the order of ``_htmlwalk.c``'s CUES
-table (its substrings: "caption", "credit", "gallery", "comment", "byline", "related", "share", "newsletter",
-"advert", "date", "tags", "image", "sidebar", "header", "reply", ... and the tags figcaption, figure, header, form)."""
+table, which holds each group's substrings (and the tags figcaption, figure, header and form); the module's
+``N_CUE_GROUPS`` must equal this tuple's length (tested)."""
 CUE_SHARE = 0.1
 """A cue counts only on an element holding under this share of the page's words: names like "has-gallery" or
 "comments-open" on a page-wide wrapper say nothing about the lines inside (measured: benchmarks/extraction.md)."""
